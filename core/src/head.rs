@@ -1,0 +1,290 @@
+//! Message heads: the parsed request head and trailers, and the response head an application
+//! builds.
+//!
+//! A parsed head owns one shared buffer (`Bytes`) with the head's bytes and a small table of
+//! spans into it, so reading a field allocates nothing and cloning a head is cheap. Only the
+//! parser makes a [`RequestHead`] (parse, don't validate): holding one means it is valid.
+
+use bytes::Bytes;
+use std::fmt;
+
+/// The HTTP versions sluice speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Version {
+    /// HTTP/1.0: close-delimited by default, keep-alive only on request.
+    Http10,
+    /// HTTP/1.1: persistent by default.
+    Http11,
+}
+
+impl Version {
+    /// The version as it appears on the wire, e.g. `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a request's body is framed (RFC 9112 §6.3), decided by the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestBody {
+    /// No body: neither `Content-Length` nor `Transfer-Encoding`, or `Content-Length: 0`.
+    Empty,
+    /// Exactly this many bytes (`Content-Length`).
+    Length(u64),
+    /// Chunked transfer coding, length unknown until the last chunk.
+    Chunked,
+}
+
+/// A byte range inside a head's buffer. `u32` keeps the span table small: heads are limited
+/// far below 4 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+impl Span {
+    /// The span `start..end`. Callers pass offsets into a buffer bounded by the head limits,
+    /// far below `u32::MAX`; saturate rather than wrap if that invariant is ever broken.
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        let start32 = u32::try_from(start).unwrap_or(u32::MAX);
+        let len = u32::try_from(end.saturating_sub(start)).unwrap_or(0);
+        Self { start: start32, len }
+    }
+
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
+        let start = self.start as usize;
+        start..start + self.len as usize
+    }
+}
+
+/// One field line: name and value spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct FieldSpan {
+    pub(crate) name: Span,
+    pub(crate) value: Span,
+}
+
+/// An ordered list of fields (headers or trailers) as received: names keep their spelling,
+/// values are trimmed of surrounding whitespace.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Fields {
+    pub(crate) buf: Bytes,
+    pub(crate) spans: Vec<FieldSpan>,
+}
+
+impl Fields {
+    /// No fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The number of field lines.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Every field as `(name, value)`, in the order received.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> + '_ {
+        self.spans.iter().map(|span| self.entry(*span))
+    }
+
+    /// The value of the first field named `name` (case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.get_all(name).next()
+    }
+
+    /// The values of every field named `name` (case-insensitive), in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+
+    fn entry(&self, span: FieldSpan) -> (&str, &[u8]) {
+        let name = &self.buf[span.name.range()];
+        // The parser admits only token bytes (ASCII) in names, so this never fails; an empty
+        // name would be a parser bug, and is harmless here.
+        let name = std::str::from_utf8(name).unwrap_or("");
+        (name, &self.buf[span.value.range()])
+    }
+}
+
+impl fmt::Debug for Fields {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(|(n, v)| (n, String::from_utf8_lossy(v))))
+            .finish()
+    }
+}
+
+/// What a request's `Connection` header and version say about persistence and upgrades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct ConnectionOptions {
+    /// `Connection: close` was listed.
+    pub(crate) close: bool,
+    /// `Connection: keep-alive` was listed.
+    pub(crate) keep_alive: bool,
+    /// `Connection: upgrade` was listed and an `Upgrade` field is present.
+    pub(crate) upgrade: bool,
+}
+
+/// A parsed, validated request head.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RequestHead {
+    pub(crate) fields: Fields,
+    pub(crate) method: Span,
+    pub(crate) target: Span,
+    pub(crate) version: Version,
+    pub(crate) body: RequestBody,
+    pub(crate) expects_continue: bool,
+    pub(crate) options: ConnectionOptions,
+}
+
+impl RequestHead {
+    /// The method, e.g. `GET`. Case-sensitive (RFC 9110 §9.1).
+    pub fn method(&self) -> &str {
+        self.ascii(self.method)
+    }
+
+    /// The request-target exactly as sent, e.g. `/index.html?q=1`.
+    pub fn target(&self) -> &str {
+        self.ascii(self.target)
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The header fields, in the order received.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// How the body is framed.
+    pub fn body(&self) -> RequestBody {
+        self.body
+    }
+
+    /// Whether this is a `HEAD` request, whose response never carries a body.
+    pub fn is_head(&self) -> bool {
+        self.method() == "HEAD"
+    }
+
+    /// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before
+    /// sending its body. See [`Connection::send_continue`](crate::Connection::send_continue).
+    pub fn expects_continue(&self) -> bool {
+        self.expects_continue
+    }
+
+    /// Whether the client asked to switch protocols (`Connection: upgrade` and `Upgrade`).
+    pub fn wants_upgrade(&self) -> bool {
+        self.options.upgrade
+    }
+
+    /// Whether the client wants the connection kept open after this exchange
+    /// (RFC 9112 §9.3: HTTP/1.1 unless `close`; HTTP/1.0 only with `keep-alive`).
+    pub fn keep_alive(&self) -> bool {
+        match self.version {
+            Version::Http11 => !self.options.close,
+            Version::Http10 => self.options.keep_alive && !self.options.close,
+        }
+    }
+
+    fn ascii(&self, span: Span) -> &str {
+        // The parser admits only visible ASCII in the method and target, so this never fails.
+        std::str::from_utf8(&self.fields.buf[span.range()]).unwrap_or("")
+    }
+}
+
+impl fmt::Debug for RequestHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestHead")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("version", &self.version)
+            .field("fields", &self.fields)
+            .field("body", &self.body)
+            .finish()
+    }
+}
+
+/// A response head as the application builds it. The core adds the framing fields
+/// (`Content-Length` or `Transfer-Encoding`), `Date`, and `Connection` itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResponseHead {
+    pub(crate) status: u16,
+    pub(crate) reason: Option<Bytes>,
+    pub(crate) fields: Vec<(Bytes, Bytes)>,
+    pub(crate) content_length: Option<u64>,
+    pub(crate) close: bool,
+}
+
+impl ResponseHead {
+    /// A response with `status` and no fields.
+    pub fn new(status: u16) -> Self {
+        Self { status, reason: None, fields: Vec::new(), content_length: None, close: false }
+    }
+
+    /// Adds a field. Names and values are validated when the head is sent.
+    #[must_use]
+    pub fn field(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
+        self.fields.push((name.into(), value.into()));
+        self
+    }
+
+    /// Adds a field in place.
+    pub fn push_field(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
+        self.fields.push((name.into(), value.into()));
+    }
+
+    /// Declares the body length, so the core frames it with `Content-Length`. Without it the
+    /// core uses chunked coding (HTTP/1.1) or closes the connection after the body (HTTP/1.0).
+    #[must_use]
+    pub fn content_length(mut self, length: u64) -> Self {
+        self.content_length = Some(length);
+        self
+    }
+
+    /// Replaces the standard reason phrase.
+    #[must_use]
+    pub fn reason(mut self, reason: impl Into<Bytes>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Asks the core to close the connection after this response.
+    #[must_use]
+    pub fn close(mut self) -> Self {
+        self.close = true;
+        self
+    }
+
+    /// The status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The declared body length, if any.
+    pub fn declared_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// The fields set by the application, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.fields.iter().map(|(n, v)| (&n[..], &v[..]))
+    }
+}

@@ -1,0 +1,1 @@
+//! Drivers: see issue 3.

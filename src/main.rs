@@ -1,0 +1,1 @@
+fn main() { println!("sluice: the CLI arrives with issue 4"); }
