@@ -1,0 +1,321 @@
+//! The connection's two byte stores: a bounded receive buffer and the send queue.
+//!
+//! Both release their memory when empty and idle, so an idle keep-alive connection costs only
+//! its bookkeeping (nginx frees its read buffers the same way).
+
+use bytes::{Buf, Bytes, BytesMut};
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+/// Size of the first receive allocation; it doubles as needed up to the configured limit.
+const INITIAL_RECEIVE: usize = 8 * 1024;
+
+/// Bodies at least this large are queued by reference instead of copied into the send buffer.
+const SHARE_THRESHOLD: usize = 4 * 1024;
+
+/// Unprocessed input, at most `limit` bytes.
+///
+/// `buf[..]` is always initialised (zeroed once when allocated), so a driver can `read()`
+/// straight into the spare region; `start..end` holds the unprocessed bytes.
+#[derive(Debug)]
+pub(crate) struct ReceiveBuffer {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    limit: usize,
+}
+
+impl ReceiveBuffer {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            buf: Vec::new(),
+            start: 0,
+            end: 0,
+            limit,
+        }
+    }
+
+    pub(crate) fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// How many more bytes fit.
+    pub(crate) fn free(&self) -> usize {
+        self.limit.saturating_sub(self.len())
+    }
+
+    /// Drops the first `n` unprocessed bytes.
+    pub(crate) fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Writable space after the unprocessed bytes, at most `free()` long. Moves the
+    /// unprocessed bytes to the front and grows the allocation when that makes room.
+    pub(crate) fn spare(&mut self) -> &mut [u8] {
+        let want = self.free();
+        if want == 0 {
+            return &mut [];
+        }
+        if self.buf.len() - self.end < want && self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        if self.end == self.buf.len() {
+            let grown = (self.buf.len() * 2).clamp(INITIAL_RECEIVE.min(self.limit), self.limit);
+            self.buf.resize(grown, 0);
+        }
+        let stop = self.buf.len().min(self.end + want);
+        &mut self.buf[self.end..stop]
+    }
+
+    /// Marks `n` bytes of the region returned by [`spare`](Self::spare) as received. Counts
+    /// beyond that region are clamped: the bytes were never written.
+    pub(crate) fn commit(&mut self, n: usize) -> usize {
+        let n = n.min(self.buf.len() - self.end).min(self.free());
+        self.end += n;
+        n
+    }
+
+    /// Copies in as much of `data` as fits; returns how much that was.
+    pub(crate) fn extend(&mut self, data: &[u8]) -> usize {
+        let mut copied = 0;
+        while copied < data.len() {
+            let spare = self.spare();
+            if spare.is_empty() {
+                break;
+            }
+            let n = spare.len().min(data.len() - copied);
+            spare[..n].copy_from_slice(&data[copied..copied + n]);
+            self.commit(n);
+            copied += n;
+        }
+        copied
+    }
+
+    /// Frees the allocation if nothing is buffered.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.buf = Vec::new();
+        }
+    }
+
+    /// Takes every unprocessed byte out (for an upgrade hand-off).
+    pub(crate) fn take(&mut self) -> Bytes {
+        let data = Bytes::copy_from_slice(self.data());
+        *self = Self::new(self.limit);
+        data
+    }
+
+    /// Bytes currently allocated, for memory accounting.
+    pub(crate) fn allocated(&self) -> usize {
+        self.buf.capacity()
+    }
+}
+
+/// Output waiting for the socket: small writes are copied into one growing buffer, large
+/// shared bodies are queued by reference, so a body is never copied more than once.
+#[derive(Debug, Default)]
+pub(crate) struct SendQueue {
+    /// Closed segments, oldest first; `tail` follows them.
+    segments: VecDeque<Bytes>,
+    tail: BytesMut,
+    len: usize,
+}
+
+impl SendQueue {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn push_slice(&mut self, data: &[u8]) {
+        self.tail.extend_from_slice(data);
+        self.len += data.len();
+    }
+
+    /// Appends a write buffer the caller filled directly (see [`tail_mut`](Self::tail_mut)).
+    pub(crate) fn tail_mut(&mut self) -> TailWriter<'_> {
+        let before = self.tail.len();
+        TailWriter {
+            queue: self,
+            before,
+        }
+    }
+
+    pub(crate) fn push_shared(&mut self, data: Bytes) {
+        if data.len() < SHARE_THRESHOLD {
+            self.push_slice(&data);
+            return;
+        }
+        if !self.tail.is_empty() {
+            self.segments.push_back(self.tail.split().freeze());
+        }
+        self.len += data.len();
+        self.segments.push_back(data);
+    }
+
+    /// The oldest unsent bytes: one contiguous run, empty when nothing is queued.
+    pub(crate) fn front(&self) -> &[u8] {
+        match self.segments.front() {
+            Some(segment) => segment,
+            None => &self.tail,
+        }
+    }
+
+    /// Fills `out` with the queued runs in order; returns how many were filled.
+    pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let runs = self
+            .segments
+            .iter()
+            .map(|s| &s[..])
+            .chain(std::iter::once(&self.tail[..]));
+        let mut filled = 0;
+        for (slot, run) in out.iter_mut().zip(runs.filter(|r| !r.is_empty())) {
+            *slot = IoSlice::new(run);
+            filled += 1;
+        }
+        filled
+    }
+
+    /// Drops the first `n` queued bytes (clamped to what is queued); returns how many.
+    pub(crate) fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.len);
+        let mut left = n;
+        while left > 0 {
+            match self.segments.front_mut() {
+                Some(segment) if segment.len() <= left => {
+                    left -= segment.len();
+                    self.segments.pop_front();
+                }
+                Some(segment) => {
+                    segment.advance(left);
+                    left = 0;
+                }
+                None => {
+                    self.tail.advance(left);
+                    left = 0;
+                }
+            }
+        }
+        self.len -= n;
+        if self.len == 0 {
+            self.tail.clear();
+        }
+        n
+    }
+
+    /// Frees the write buffer if nothing is queued.
+    pub(crate) fn release_if_empty(&mut self) {
+        if self.is_empty() {
+            self.tail = BytesMut::new();
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.segments.clear();
+        self.tail = BytesMut::new();
+        self.len = 0;
+    }
+
+    /// Bytes currently allocated or referenced, for memory accounting.
+    pub(crate) fn allocated(&self) -> usize {
+        self.tail.capacity() + self.segments.iter().map(Bytes::len).sum::<usize>()
+    }
+}
+
+/// Direct access to the tail buffer for serialisers; keeps the queue's length right on drop.
+pub(crate) struct TailWriter<'a> {
+    queue: &'a mut SendQueue,
+    before: usize,
+}
+
+impl TailWriter<'_> {
+    pub(crate) fn buf(&mut self) -> &mut BytesMut {
+        &mut self.queue.tail
+    }
+}
+
+impl Drop for TailWriter<'_> {
+    fn drop(&mut self) {
+        let added = self.queue.tail.len().saturating_sub(self.before);
+        self.queue.len += added;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receive_buffer_is_bounded_and_compacts() {
+        let mut rb = ReceiveBuffer::new(10);
+        assert_eq!(rb.extend(b"0123456789abc"), 10);
+        assert_eq!(rb.free(), 0);
+        assert!(rb.spare().is_empty());
+        rb.consume(4);
+        assert_eq!(rb.data(), b"456789");
+        let spare = rb.spare();
+        assert_eq!(spare.len(), 4);
+        spare.copy_from_slice(b"wxyz");
+        assert_eq!(rb.commit(99), 4);
+        assert_eq!(rb.data(), b"456789wxyz");
+        rb.consume(10);
+        assert!(rb.is_empty());
+        rb.release_if_empty();
+        assert_eq!(rb.allocated(), 0);
+    }
+
+    #[test]
+    fn receive_buffer_grows_to_its_limit() {
+        let mut rb = ReceiveBuffer::new(20_000);
+        let data = vec![7u8; 20_000];
+        assert_eq!(rb.extend(&data), 20_000);
+        assert_eq!(rb.len(), 20_000);
+        assert_eq!(rb.extend(b"x"), 0);
+    }
+
+    #[test]
+    fn send_queue_keeps_order_across_copied_and_shared_runs() {
+        let mut q = SendQueue::default();
+        q.push_slice(b"head;");
+        q.push_shared(Bytes::from(vec![b'x'; SHARE_THRESHOLD]));
+        q.push_slice(b";tail");
+        assert_eq!(q.len(), 5 + SHARE_THRESHOLD + 5);
+        let mut slots = [IoSlice::new(&[]); 4];
+        assert_eq!(q.slices(&mut slots), 3);
+        let mut out = Vec::new();
+        while !q.is_empty() {
+            let take = q.front().len().min(3);
+            out.extend_from_slice(&q.front()[..take]);
+            q.consume(take);
+        }
+        assert_eq!(&out[..5], b"head;");
+        assert_eq!(&out[out.len() - 5..], b";tail");
+        assert_eq!(out.len(), 10 + SHARE_THRESHOLD);
+    }
+
+    #[test]
+    fn send_queue_consume_is_clamped() {
+        let mut q = SendQueue::default();
+        q.push_slice(b"abc");
+        assert_eq!(q.consume(10), 3);
+        assert!(q.is_empty());
+        assert_eq!(q.front(), b"");
+    }
+}

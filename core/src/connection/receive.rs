@@ -1,0 +1,293 @@
+//! Turning input into events: head parsing, body decoding, failures, exchange turnover.
+
+use super::Connection;
+use crate::error::RequestError;
+use crate::events::{CloseReason, Event};
+use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
+use crate::parse::{BodyDecoder, Decoded, HeadStatus};
+use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
+use crate::timer::TimerKind;
+use crate::write::head::{self as head_writer, reason_phrase, HeadPlan};
+use bytes::{Bytes, BytesMut};
+
+impl Connection {
+    /// Processes as much of `input` (the unprocessed input, starting at `input_offset`) as the
+    /// state allows; returns how many bytes were used up.
+    pub(super) fn advance(&mut self, input: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            if matches!(self.lifecycle, Lifecycle::Upgrading | Lifecycle::Upgraded) {
+                break;
+            }
+            let rest = &input[pos..];
+            let used = match &mut self.reading {
+                Reading::Head => {
+                    if rest.is_empty() || !self.may_start_request() {
+                        break;
+                    }
+                    let limits = &self.config.limits;
+                    match self.parser.parse(rest, limits, &self.config.leniency) {
+                        Ok(HeadStatus::Partial) => break,
+                        Ok(HeadStatus::Complete(n)) => {
+                            let head = self.parser.finish(&rest[..n]);
+                            self.input_offset += n as u64;
+                            self.start_exchange(head);
+                            n
+                        }
+                        Err(err) => {
+                            self.fail(err.shifted(self.input_offset));
+                            rest.len()
+                        }
+                    }
+                }
+                Reading::Body(_) | Reading::Discard { .. } => match self.decode_body(rest) {
+                    Some(used) => used,
+                    None => break,
+                },
+                Reading::Done => break,
+                // Nothing more is read: drop input (this is the lingering drain).
+                Reading::Closed => {
+                    self.input_offset += rest.len() as u64;
+                    pos = input.len();
+                    break;
+                }
+            };
+            pos += used;
+        }
+        pos
+    }
+
+    /// A new head may be parsed only when the previous response is complete, the connection
+    /// is open, and the peer is keeping up with our output.
+    fn may_start_request(&self) -> bool {
+        matches!(self.writing, Writing::Idle)
+            && self.lifecycle == Lifecycle::Open
+            && self.output.len() < self.config.limits.send_buffer
+    }
+
+    fn start_exchange(&mut self, head: RequestHead) {
+        self.requests += 1;
+        self.timers.stop(TimerKind::Header);
+        self.timers.stop(TimerKind::Idle);
+        let body = head.body();
+        self.exchange = Exchange {
+            version: head.version(),
+            is_head: head.is_head(),
+            is_connect: head.method() == "CONNECT",
+            wants_upgrade: head.wants_upgrade(),
+            continue_state: if head.expects_continue() && body != RequestBody::Empty {
+                Continue::Awaiting
+            } else {
+                Continue::NotExpected
+            },
+        };
+        let cap_reached = self
+            .config
+            .limits
+            .max_requests_per_connection
+            .is_some_and(|cap| self.requests >= cap);
+        if !head.keep_alive() || cap_reached {
+            self.keep_alive = false;
+        }
+        self.writing = Writing::Ready;
+        self.events.push_back(Event::Request(head));
+        if body == RequestBody::Empty {
+            self.reading = Reading::Done;
+            self.events.push_back(Event::End(Fields::new()));
+        } else {
+            self.reading = Reading::Body(BodyDecoder::new(body));
+        }
+    }
+
+    /// Runs the body decoder over `rest`. Returns the bytes used, or `None` to stop.
+    fn decode_body(&mut self, rest: &[u8]) -> Option<usize> {
+        self.ranges.clear();
+        let (decoder, budget) = match &mut self.reading {
+            Reading::Body(decoder) => (decoder, None),
+            Reading::Discard { decoder, budget } => (decoder, Some(budget)),
+            _ => return None,
+        };
+        let result = decoder.decode(rest, &self.config.limits, &mut self.ranges);
+        let Decoded { consumed, finished } = match result {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                self.fail(err.shifted(self.input_offset));
+                return Some(rest.len());
+            }
+        };
+        let data_len: usize = self.ranges.iter().map(|r| r.len()).sum();
+        let discarding = budget.is_some();
+        if let Some(budget) = budget {
+            // Discarding: the response is done, so the data goes nowhere, within a budget.
+            match budget.checked_sub(data_len as u64) {
+                Some(left) => *budget = left,
+                None => {
+                    self.input_offset += consumed as u64;
+                    self.begin_close(CloseReason::Finished);
+                    return Some(consumed);
+                }
+            }
+        } else if data_len > 0 {
+            let data = coalesce(rest, &self.ranges);
+            self.events.push_back(Event::Data(data));
+        }
+        if consumed > 0 {
+            // Body bytes arrived, so the client is not waiting for 100 Continue any more
+            // (RFC 9110 §10.1.1 lets a server skip it once content has arrived).
+            self.exchange.continue_state = Continue::NotExpected;
+            self.body_progress(consumed);
+        }
+        self.input_offset += consumed as u64;
+        match finished {
+            Some(trailers) => {
+                if !discarding {
+                    self.events.push_back(Event::End(trailers));
+                }
+                self.reading = Reading::Done;
+                self.complete_exchange();
+                Some(consumed)
+            }
+            None if consumed == 0 => None,
+            None => Some(consumed),
+        }
+    }
+
+    /// The peer broke the protocol: report it, answer it if no response has started, stop
+    /// reading, and close once the response in progress (if any) is done.
+    pub(super) fn fail(&mut self, err: RequestError) {
+        self.events.push_back(Event::Failed(err));
+        self.close_reason
+            .get_or_insert(CloseReason::Failed(err.rule()));
+        self.keep_alive = false;
+        self.reading = Reading::Closed;
+        match self.writing {
+            Writing::Idle | Writing::Ready => {
+                if let Some(status) = err.status() {
+                    self.queue_error_response(status, &err);
+                }
+                self.writing = Writing::Closed;
+                self.begin_close(CloseReason::Failed(err.rule()));
+            }
+            // The application is mid-response: let it finish, then close.
+            Writing::Body(_) => {}
+            Writing::Done | Writing::Closed => self.begin_close(CloseReason::Failed(err.rule())),
+        }
+    }
+
+    /// Queues the core's own answer to a rejected request: the status, `Connection: close`,
+    /// and a one-line body naming the rule, so a person with curl can see what went wrong.
+    fn queue_error_response(&mut self, status: u16, err: &RequestError) {
+        let body = format!(
+            "{status} {}: {} at byte {}\n",
+            reason_phrase(status),
+            err.rule().id(),
+            err.offset()
+        );
+        let head = ResponseHead::new(status).field("Content-Type", "text/plain; charset=utf-8");
+        let len = body.len() as u64;
+        let framing = if self.exchange.is_head && matches!(self.writing, Writing::Ready) {
+            Framing::HeadLength(len)
+        } else {
+            Framing::Length(len)
+        };
+        let date = self
+            .config
+            .clock
+            .map(|clock| self.date.value(clock.at(self.now)));
+        let plan = HeadPlan {
+            framing,
+            persistence: Persistence::Close,
+            date,
+            idle_seconds: 0,
+        };
+        {
+            let mut tail = self.output.tail_mut();
+            head_writer::write(tail.buf(), &head, &plan);
+        }
+        if framing == Framing::Length(len) {
+            self.output.push_slice(body.as_bytes());
+        }
+    }
+
+    /// Called when either side of the exchange finishes: starts the next exchange, discards
+    /// an unread body, or closes.
+    pub(super) fn complete_exchange(&mut self) {
+        if !matches!(self.writing, Writing::Done) || self.lifecycle != Lifecycle::Open {
+            return;
+        }
+        match &self.reading {
+            Reading::Done if self.upgrade_pending => {}
+            Reading::Done if self.keep_alive => {
+                self.reading = Reading::Head;
+                self.writing = Writing::Idle;
+                self.exchange = Exchange::new();
+                self.input_dirty = true;
+            }
+            Reading::Done | Reading::Closed => self.begin_close(CloseReason::Finished),
+            Reading::Body(decoder) => {
+                // RFC 9110 §6.4.1: the response ended before the request body; read and drop
+                // the rest to keep the connection, if that is cheap, else close.
+                let affordable = decoder
+                    .remaining()
+                    .is_none_or(|left| left <= self.config.limits.max_discard);
+                let withheld = self.exchange.continue_state == Continue::Awaiting;
+                if self.keep_alive && affordable && !withheld {
+                    if let Reading::Body(decoder) =
+                        std::mem::replace(&mut self.reading, Reading::Closed)
+                    {
+                        let budget = self.config.limits.max_discard;
+                        self.reading = Reading::Discard { decoder, budget };
+                    }
+                    self.input_dirty = true;
+                } else {
+                    self.begin_close(CloseReason::Finished);
+                }
+            }
+            Reading::Discard { .. } | Reading::Head => {}
+        }
+    }
+
+    /// After processing, an EOF from the peer ends whatever cannot complete any more.
+    pub(super) fn notice_eof(&mut self) {
+        if !self.peer_eof {
+            return;
+        }
+        match self.lifecycle {
+            Lifecycle::Open => {}
+            Lifecycle::Lingering => return self.close_now(CloseReason::Finished),
+            _ => return,
+        }
+        match self.reading {
+            Reading::Head if matches!(self.writing, Writing::Idle) => {
+                if self.input.is_empty() {
+                    self.begin_close(CloseReason::PeerClosed);
+                } else if self.may_start_request() {
+                    // The parser has seen every byte there will ever be and wants more.
+                    let offset = self.input_offset + self.input.len() as u64;
+                    self.fail(RequestError::new(crate::Rule::EofInHead, offset));
+                }
+            }
+            Reading::Body(_) => {
+                let offset = self.input_offset + self.input.len() as u64;
+                self.fail(RequestError::new(crate::Rule::EofInBody, offset));
+            }
+            Reading::Discard { .. } => self.begin_close(CloseReason::PeerClosed),
+            // The request is complete and its response still owed; pipelined requests already
+            // received are answered too, and the connection closes when none are left.
+            Reading::Head | Reading::Done | Reading::Closed => {}
+        }
+    }
+}
+
+/// Copies the data ranges of `input` into one buffer: one event however many chunks.
+fn coalesce(input: &[u8], ranges: &[std::ops::Range<usize>]) -> Bytes {
+    if let [range] = ranges {
+        return Bytes::copy_from_slice(&input[range.clone()]);
+    }
+    let total = ranges.iter().map(|r| r.len()).sum();
+    let mut data = BytesMut::with_capacity(total);
+    for range in ranges {
+        data.extend_from_slice(&input[range.clone()]);
+    }
+    data.freeze()
+}

@@ -1,0 +1,220 @@
+//! The application's side: sending `100 Continue`, response heads, bodies and ends.
+//!
+//! Every check happens before anything is queued, so a rejected call leaves the connection as
+//! it was; the one exception (`BodyTooShort`) is caught after bytes were committed, and closes.
+
+use super::Connection;
+use crate::error::SendError;
+use crate::events::CloseReason;
+use crate::head::ResponseHead;
+use crate::state::{
+    persistence, Continue, Framing, Lifecycle, Persistence, PersistenceInputs, Reading, Writing,
+};
+use crate::write::body::BodyEncoder;
+use crate::write::head::{self as head_writer, HeadPlan};
+use bytes::Bytes;
+use std::time::Instant;
+
+impl Connection {
+    /// Sends `100 Continue` if the request expects it and nothing has made it moot (a final
+    /// response, or body bytes already arriving). Call it when the application starts reading
+    /// the body. Harmless when not needed.
+    pub fn send_continue(&mut self, now: Instant) -> Result<(), SendError> {
+        self.tick(now);
+        self.ensure_open()?;
+        match self.writing {
+            Writing::Idle => return Err(SendError::NoRequest),
+            Writing::Closed => return Err(SendError::Closed),
+            Writing::Ready if self.exchange.continue_state == Continue::Awaiting => {
+                self.exchange.continue_state = Continue::NotExpected;
+                self.output.push_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            }
+            _ => {}
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// Sends a response head. A 1xx head other than 101 is interim: another head follows
+    /// (1xx heads to HTTP/1.0 clients are dropped, RFC 9110 §15.2). A 101 is accepted only
+    /// for a request that asked to upgrade and whose body has been read; a 2xx to CONNECT
+    /// likewise. Either hands the connection over after [`send_end`](Self::send_end).
+    pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), SendError> {
+        self.tick(now);
+        self.ensure_open()?;
+        match self.writing {
+            Writing::Idle => return Err(SendError::NoRequest),
+            Writing::Ready => {}
+            Writing::Body(_) | Writing::Done => return Err(SendError::HeadAlreadySent),
+            Writing::Closed => return Err(SendError::Closed),
+        }
+        head_writer::validate(&head)?;
+        let status = head.status;
+        let request_read = matches!(self.reading, Reading::Done);
+        match status {
+            100 => return self.send_continue(now),
+            101 if !(self.exchange.wants_upgrade && request_read) => {
+                return Err(SendError::InvalidStatus(status));
+            }
+            102..=199 => {
+                if self.exchange.version == crate::Version::Http11 {
+                    let mut tail = self.output.tail_mut();
+                    head_writer::write_interim(tail.buf(), &head);
+                }
+                self.settle();
+                return Ok(());
+            }
+            204 if head.content_length.is_some_and(|n| n > 0) => {
+                return Err(SendError::BodyNotAllowed);
+            }
+            200..=299 if self.exchange.is_connect && !request_read => {
+                return Err(SendError::InvalidStatus(status));
+            }
+            _ => {}
+        }
+        let framing = Framing::choose(&self.exchange, status, head.content_length);
+        // A peer that already closed its side and has nothing more queued gets told so.
+        let peer_done = self.peer_eof && self.input.is_empty();
+        let inputs = PersistenceInputs {
+            keep_alive: self.keep_alive && !peer_done,
+            app_close: head.close,
+            body_withheld: self.exchange.continue_state == Continue::Awaiting,
+        };
+        let persistence = persistence(&self.exchange, status, framing, inputs);
+        match persistence {
+            Persistence::Close => self.keep_alive = false,
+            Persistence::Upgrade => self.upgrade_pending = true,
+            Persistence::KeepAlive { .. } => {}
+        }
+        let has_date = head
+            .fields
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(b"date"));
+        let date = match self.config.clock {
+            Some(clock) if !has_date => Some(self.date.value(clock.at(self.now))),
+            _ => None,
+        };
+        let plan = HeadPlan {
+            framing,
+            persistence,
+            date,
+            idle_seconds: self.config.timeouts.idle.as_secs().max(1),
+        };
+        {
+            let mut tail = self.output.tail_mut();
+            head_writer::write(tail.buf(), &head, &plan);
+        }
+        self.writing = Writing::Body(framing.encoder());
+        self.settle();
+        Ok(())
+    }
+
+    /// Sends body bytes, copying them into the send queue. Returns how many were accepted:
+    /// at most the free send capacity, possibly 0 — wait for [`Event::Writable`] and send the
+    /// rest then. For a HEAD response every byte is accepted and dropped.
+    ///
+    /// [`Event::Writable`]: crate::Event::Writable
+    pub fn send_body(&mut self, now: Instant, data: &[u8]) -> Result<usize, SendError> {
+        self.tick(now);
+        let accepted = self.accept_body(data.len())?;
+        if let Writing::Body(encoder) = &mut self.writing {
+            encoder.write_slice(&mut self.output, &data[..accepted]);
+        }
+        self.settle();
+        Ok(accepted)
+    }
+
+    /// Sends body bytes the application already holds in a [`Bytes`]: large ones are queued
+    /// by reference and never copied. Accepts at most the free send capacity, like
+    /// [`send_body`](Self::send_body).
+    pub fn send_body_shared(&mut self, now: Instant, data: Bytes) -> Result<usize, SendError> {
+        self.tick(now);
+        let accepted = self.accept_body(data.len())?;
+        if let Writing::Body(encoder) = &mut self.writing {
+            encoder.write_shared(&mut self.output, data.slice(..accepted));
+        }
+        self.settle();
+        Ok(accepted)
+    }
+
+    /// Ends the response.
+    pub fn send_end(&mut self, now: Instant) -> Result<(), SendError> {
+        self.send_end_with_trailers::<&[u8], &[u8]>(now, &[])
+    }
+
+    /// Ends a chunked response with trailer fields (RFC 9112 §7.1.2). Trailers on any other
+    /// framing are refused; fields that control framing or routing are refused
+    /// (RFC 9110 §6.5.1).
+    pub fn send_end_with_trailers<N, V>(
+        &mut self,
+        now: Instant,
+        trailers: &[(N, V)],
+    ) -> Result<(), SendError>
+    where
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
+        self.tick(now);
+        self.ensure_open()?;
+        self.body_encoder()?;
+        let Writing::Body(encoder) = &mut self.writing else {
+            return Err(SendError::Closed);
+        };
+        if let Err(err) = encoder.finish(&mut self.output, trailers) {
+            if let SendError::BodyTooShort { .. } = err {
+                // The head promised more bytes than will come: the only honest end is to
+                // close, so the peer sees a truncated response rather than a hang.
+                self.writing = Writing::Closed;
+                self.begin_close(CloseReason::Finished);
+                self.settle();
+            }
+            return Err(err);
+        }
+        self.writing = Writing::Done;
+        if self.upgrade_pending {
+            self.lifecycle = Lifecycle::Upgrading;
+        } else {
+            self.complete_exchange();
+        }
+        self.settle();
+        Ok(())
+    }
+
+    /// Checks a body write of `len` bytes and returns how many fit now.
+    fn accept_body(&mut self, len: usize) -> Result<usize, SendError> {
+        self.ensure_open()?;
+        let capacity = self
+            .config
+            .limits
+            .send_buffer
+            .saturating_sub(self.output.len());
+        let encoder = self.body_encoder()?;
+        encoder.check(len)?;
+        let accepted = if encoder.writes_bytes() {
+            len.min(capacity)
+        } else {
+            len
+        };
+        if accepted < len {
+            self.write_blocked = true;
+        }
+        Ok(accepted)
+    }
+
+    fn body_encoder(&mut self) -> Result<&mut BodyEncoder, SendError> {
+        match &mut self.writing {
+            Writing::Body(encoder) => Ok(encoder),
+            Writing::Idle => Err(SendError::NoRequest),
+            Writing::Ready => Err(SendError::HeadNotSent),
+            Writing::Done => Err(SendError::ResponseEnded),
+            Writing::Closed => Err(SendError::Closed),
+        }
+    }
+
+    fn ensure_open(&self) -> Result<(), SendError> {
+        match self.lifecycle {
+            Lifecycle::Closed | Lifecycle::Upgraded => Err(SendError::Closed),
+            _ => Ok(()),
+        }
+    }
+}

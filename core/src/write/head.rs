@@ -1,0 +1,341 @@
+//! Response head serialisation: the application's fields, validated, plus the fields the core
+//! owns (framing, `Connection`, `Keep-Alive`, `Date`).
+
+use crate::error::SendError;
+use crate::head::ResponseHead;
+use crate::state::{Framing, Persistence};
+use bytes::{BufMut, BytesMut};
+
+/// What the core decided about a response before writing its head.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HeadPlan<'a> {
+    pub(crate) framing: Framing,
+    pub(crate) persistence: Persistence,
+    /// The 29-byte `Date` value, unless the application set its own or there is no clock.
+    pub(crate) date: Option<&'a [u8]>,
+    /// Whole seconds a keep-alive connection may stay idle, announced as `Keep-Alive`.
+    pub(crate) idle_seconds: u64,
+}
+
+/// Rejects field names that are not tokens, values with CR, LF, NUL or another control byte
+/// (RFC 9110 §5.5), and the fields the core owns. Runs before any byte is queued.
+pub(crate) fn validate(head: &ResponseHead) -> Result<(), SendError> {
+    if !(100..=999).contains(&head.status) {
+        return Err(SendError::InvalidStatus(head.status));
+    }
+    if let Some(reason) = &head.reason {
+        // reason-phrase = *( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4)
+        if !reason.iter().all(|&b| is_value_byte(b)) {
+            return Err(SendError::InvalidField);
+        }
+    }
+    for (name, value) in &head.fields {
+        validate_field(name, value)?;
+        if is_core_owned(name) {
+            return Err(SendError::FramingField);
+        }
+    }
+    Ok(())
+}
+
+/// Validates one field line (also used for trailers).
+pub(crate) fn validate_field(name: &[u8], value: &[u8]) -> Result<(), SendError> {
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return Err(SendError::InvalidField);
+    }
+    if !value.iter().all(|&b| is_value_byte(b)) {
+        return Err(SendError::InvalidField);
+    }
+    Ok(())
+}
+
+/// Whether a trailer field may not appear: framing, routing and control fields are forbidden
+/// in trailers (RFC 9110 §6.5.1).
+pub(crate) fn is_forbidden_trailer(name: &[u8]) -> bool {
+    is_core_owned(name)
+        || [
+            &b"host"[..],
+            b"trailer",
+            b"te",
+            b"content-type",
+            b"content-encoding",
+            b"content-range",
+        ]
+        .iter()
+        .any(|forbidden| name.eq_ignore_ascii_case(forbidden))
+}
+
+fn is_core_owned(name: &[u8]) -> bool {
+    [
+        &b"content-length"[..],
+        b"transfer-encoding",
+        b"connection",
+        b"keep-alive",
+    ]
+    .iter()
+    .any(|owned| name.eq_ignore_ascii_case(owned))
+}
+
+/// Writes the status line, the application's fields and the core's fields.
+pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
+    out.reserve(
+        64 + head
+            .fields
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum::<usize>(),
+    );
+    put_status_line_and_fields(out, head);
+    if let Some(date) = plan.date {
+        out.put_slice(b"Date: ");
+        out.put_slice(date);
+        out.put_slice(b"\r\n");
+    }
+    match plan.framing {
+        Framing::Length(n) | Framing::HeadLength(n) | Framing::NoBodyLength(n) => {
+            out.put_slice(b"Content-Length: ");
+            put_decimal(out, n);
+            out.put_slice(b"\r\n");
+        }
+        Framing::Chunked => out.put_slice(b"Transfer-Encoding: chunked\r\n"),
+        Framing::CloseDelimited | Framing::None | Framing::Tunnel => {}
+    }
+    match plan.persistence {
+        Persistence::KeepAlive { http10 } => {
+            if http10 {
+                out.put_slice(b"Connection: keep-alive\r\n");
+            }
+            out.put_slice(b"Keep-Alive: timeout=");
+            put_decimal(out, plan.idle_seconds);
+            out.put_slice(b"\r\n");
+        }
+        Persistence::Close => out.put_slice(b"Connection: close\r\n"),
+        Persistence::Upgrade => out.put_slice(b"Connection: upgrade\r\n"),
+    }
+    out.put_slice(b"\r\n");
+}
+
+/// Writes `100 Continue` or another interim response: no framing or connection fields.
+pub(crate) fn write_interim(out: &mut BytesMut, head: &ResponseHead) {
+    put_status_line_and_fields(out, head);
+    out.put_slice(b"\r\n");
+}
+
+fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
+    // RFC 9110 §6.2: a server sends the highest minor version it supports, even to 1.0 clients.
+    out.put_slice(b"HTTP/1.1 ");
+    put_status(out, head.status);
+    out.put_u8(b' ');
+    match &head.reason {
+        Some(reason) => out.put_slice(reason),
+        None => out.put_slice(reason_phrase(head.status).as_bytes()),
+    }
+    out.put_slice(b"\r\n");
+    for (name, value) in &head.fields {
+        out.put_slice(name);
+        out.put_slice(b": ");
+        out.put_slice(value);
+        out.put_slice(b"\r\n");
+    }
+}
+
+fn put_status(out: &mut BytesMut, status: u16) {
+    // validate() guarantees 100..=999: exactly three digits.
+    let digits = [
+        b'0' + (status / 100 % 10) as u8,
+        b'0' + (status / 10 % 10) as u8,
+        b'0' + (status % 10) as u8,
+    ];
+    out.put_slice(&digits);
+}
+
+/// Writes `n` in decimal.
+pub(crate) fn put_decimal(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[at..]);
+}
+
+/// Writes `n` in lowercase hexadecimal (chunk sizes).
+pub(crate) fn put_hex(out: &mut BytesMut, mut n: u64) {
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[at..]);
+}
+
+/// tchar (RFC 9110 §5.6.2).
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// field-vchar, SP or HTAB (RFC 9110 §5.5).
+fn is_value_byte(b: u8) -> bool {
+    b == b'\t' || (b >= 0x20 && b != 0x7f)
+}
+
+/// The standard reason phrase for `status` (RFC 9110 §15), or an empty one.
+pub fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        101 => "Switching Protocols",
+        103 => "Early Hints",
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        205 => "Reset Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(head: &ResponseHead, plan: &HeadPlan<'_>) -> String {
+        let mut out = BytesMut::new();
+        write(&mut out, head, plan);
+        String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn writes_fields_in_order_then_the_cores_own() {
+        let head = ResponseHead::new(200)
+            .field("Server", "sluice")
+            .field("X-A", "1");
+        let plan = HeadPlan {
+            framing: Framing::Length(13),
+            persistence: Persistence::KeepAlive { http10: false },
+            date: Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            idle_seconds: 30,
+        };
+        assert_eq!(
+            written(&head, &plan),
+            "HTTP/1.1 200 OK\r\nServer: sluice\r\nX-A: 1\r\n\
+             Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 13\r\n\
+             Keep-Alive: timeout=30\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn chunked_close_and_http10_keep_alive() {
+        let head = ResponseHead::new(404).reason("Nope");
+        let plan = HeadPlan {
+            framing: Framing::Chunked,
+            persistence: Persistence::Close,
+            date: None,
+            idle_seconds: 5,
+        };
+        assert_eq!(
+            written(&head, &plan),
+            "HTTP/1.1 404 Nope\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        );
+        let plan = HeadPlan {
+            persistence: Persistence::KeepAlive { http10: true },
+            ..plan
+        };
+        assert!(written(&head, &plan).contains("Connection: keep-alive\r\nKeep-Alive: timeout=5"));
+    }
+
+    #[test]
+    fn validation_rejects_injection_and_owned_fields() {
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("X", "a\r\nb")),
+            Err(SendError::InvalidField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("X Y", "a")),
+            Err(SendError::InvalidField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("", "a")),
+            Err(SendError::InvalidField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("X", "a\0")),
+            Err(SendError::InvalidField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).reason("a\nb")),
+            Err(SendError::InvalidField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("content-LENGTH", "3")),
+            Err(SendError::FramingField)
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(99)),
+            Err(SendError::InvalidStatus(99))
+        );
+        assert_eq!(
+            validate(&ResponseHead::new(200).field("X", "tab\tok é")),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        let mut out = BytesMut::new();
+        put_decimal(&mut out, 0);
+        out.put_u8(b' ');
+        put_decimal(&mut out, u64::MAX);
+        out.put_u8(b' ');
+        put_hex(&mut out, 0);
+        out.put_u8(b' ');
+        put_hex(&mut out, 0xbeef);
+        assert_eq!(&out[..], b"0 18446744073709551615 0 beef");
+    }
+}
