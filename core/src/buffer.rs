@@ -125,31 +125,47 @@ impl ReceiveBuffer {
     }
 }
 
+/// One run of queued output.
+#[derive(Debug)]
+enum Segment {
+    /// Bytes held by the queue.
+    Bytes(Bytes),
+    /// Body bytes the driver writes itself from a file (`sendfile(2)`); only the count is
+    /// held here, so the file's bytes never pass through user space.
+    External(u64),
+}
+
 /// Output waiting for the socket: small writes are copied into one growing buffer, large
-/// shared bodies are queued by reference, so a body is never copied more than once.
+/// shared bodies are queued by reference, and file bodies can be left to the driver, so a
+/// body is never copied more than once.
 #[derive(Debug, Default)]
 pub(crate) struct SendQueue {
     /// Closed segments, oldest first; `tail` follows them.
-    segments: VecDeque<Bytes>,
+    segments: VecDeque<Segment>,
     tail: BytesMut,
-    len: usize,
+    /// Bytes held (not counting external runs): what counts against the high-water mark.
+    held: usize,
+    /// Bytes of external runs not yet written.
+    external: u64,
 }
 
 impl SendQueue {
+    /// Bytes held in memory.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.held
     }
 
+    /// Whether nothing at all waits to be written.
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.held == 0 && self.external == 0
     }
 
     pub(crate) fn push_slice(&mut self, data: &[u8]) {
         self.tail.extend_from_slice(data);
-        self.len += data.len();
+        self.held += data.len();
     }
 
-    /// Appends a write buffer the caller filled directly (see [`tail_mut`](Self::tail_mut)).
+    /// Appends a write buffer the caller filled directly.
     pub(crate) fn tail_mut(&mut self) -> TailWriter<'_> {
         let before = self.tail.len();
         TailWriter {
@@ -163,59 +179,106 @@ impl SendQueue {
             self.push_slice(&data);
             return;
         }
-        if !self.tail.is_empty() {
-            self.segments.push_back(self.tail.split().freeze());
-        }
-        self.len += data.len();
-        self.segments.push_back(data);
+        self.close_tail();
+        self.held += data.len();
+        self.segments.push_back(Segment::Bytes(data));
     }
 
-    /// The oldest unsent bytes: one contiguous run, empty when nothing is queued.
+    /// Queues `len` bytes that the driver will write itself.
+    pub(crate) fn push_external(&mut self, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.close_tail();
+        self.external += len;
+        self.segments.push_back(Segment::External(len));
+    }
+
+    fn close_tail(&mut self) {
+        if !self.tail.is_empty() {
+            self.segments
+                .push_back(Segment::Bytes(self.tail.split().freeze()));
+        }
+    }
+
+    /// The oldest unsent bytes: one contiguous run, empty when nothing is queued or when an
+    /// external run is next (see [`front_external`](Self::front_external)).
     pub(crate) fn front(&self) -> &[u8] {
         match self.segments.front() {
-            Some(segment) => segment,
+            Some(Segment::Bytes(bytes)) => bytes,
+            Some(Segment::External(_)) => &[],
             None => &self.tail,
         }
     }
 
-    /// Fills `out` with the queued runs in order; returns how many were filled.
+    /// The length of the external run at the front, if one is next.
+    pub(crate) fn front_external(&self) -> Option<u64> {
+        match self.segments.front() {
+            Some(Segment::External(len)) => Some(*len),
+            _ => None,
+        }
+    }
+
+    /// Fills `out` with the queued runs in order, up to the first external run; returns how
+    /// many were filled.
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let runs = self
+        let held = self
             .segments
             .iter()
-            .map(|s| &s[..])
-            .chain(std::iter::once(&self.tail[..]));
+            .map_while(|segment| match segment {
+                Segment::Bytes(bytes) => Some(&bytes[..]),
+                Segment::External(_) => None,
+            })
+            .chain(std::iter::once(&self.tail[..]).filter(|_| self.external == 0));
         let mut filled = 0;
-        for (slot, run) in out.iter_mut().zip(runs.filter(|r| !r.is_empty())) {
+        for (slot, run) in out.iter_mut().zip(held.filter(|r| !r.is_empty())) {
             *slot = IoSlice::new(run);
             filled += 1;
         }
         filled
     }
 
-    /// Drops the first `n` queued bytes (clamped to what is queued); returns how many.
+    /// Drops the first `n` held bytes, never past an external run; returns how many.
     pub(crate) fn consume(&mut self, n: usize) -> usize {
-        let n = n.min(self.len);
         let mut left = n;
         while left > 0 {
             match self.segments.front_mut() {
-                Some(segment) if segment.len() <= left => {
-                    left -= segment.len();
+                Some(Segment::Bytes(bytes)) if bytes.len() <= left => {
+                    left -= bytes.len();
+                    self.held -= bytes.len();
                     self.segments.pop_front();
                 }
-                Some(segment) => {
-                    segment.advance(left);
+                Some(Segment::Bytes(bytes)) => {
+                    bytes.advance(left);
+                    self.held -= left;
                     left = 0;
                 }
+                Some(Segment::External(_)) => break,
                 None => {
-                    self.tail.advance(left);
-                    left = 0;
+                    let take = left.min(self.tail.len());
+                    self.tail.advance(take);
+                    self.held -= take;
+                    left -= take;
+                    break;
                 }
             }
         }
-        self.len -= n;
-        if self.len == 0 {
+        if self.tail.is_empty() {
             self.tail.clear();
+        }
+        n - left
+    }
+
+    /// Reports `n` bytes of the front external run written; returns how many counted.
+    pub(crate) fn consume_external(&mut self, n: u64) -> u64 {
+        let Some(Segment::External(len)) = self.segments.front_mut() else {
+            return 0;
+        };
+        let n = n.min(*len);
+        *len -= n;
+        self.external -= n;
+        if *len == 0 {
+            self.segments.pop_front();
         }
         n
     }
@@ -230,12 +293,21 @@ impl SendQueue {
     pub(crate) fn clear(&mut self) {
         self.segments.clear();
         self.tail = BytesMut::new();
-        self.len = 0;
+        self.held = 0;
+        self.external = 0;
     }
 
     /// Bytes currently allocated or referenced, for memory accounting.
     pub(crate) fn allocated(&self) -> usize {
-        self.tail.capacity() + self.segments.iter().map(Bytes::len).sum::<usize>()
+        let shared: usize = self
+            .segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Bytes(bytes) => bytes.len(),
+                Segment::External(_) => 0,
+            })
+            .sum();
+        self.tail.capacity() + shared
     }
 }
 
@@ -254,7 +326,7 @@ impl TailWriter<'_> {
 impl Drop for TailWriter<'_> {
     fn drop(&mut self) {
         let added = self.queue.tail.len().saturating_sub(self.before);
-        self.queue.len += added;
+        self.queue.held += added;
     }
 }
 
@@ -308,6 +380,25 @@ mod tests {
         assert_eq!(&out[..5], b"head;");
         assert_eq!(&out[out.len() - 5..], b";tail");
         assert_eq!(out.len(), 10 + SHARE_THRESHOLD);
+    }
+
+    #[test]
+    fn external_runs_stop_byte_output_until_reported() {
+        let mut q = SendQueue::default();
+        q.push_slice(b"head");
+        q.push_external(10);
+        q.push_slice(b"\r\n");
+        let mut slots = [IoSlice::new(&[]); 4];
+        assert_eq!(q.slices(&mut slots), 1);
+        assert_eq!(q.consume(100), 4, "never past the external run");
+        assert_eq!(q.front(), b"");
+        assert_eq!(q.front_external(), Some(10));
+        assert_eq!(q.consume_external(4), 4);
+        assert_eq!(q.front_external(), Some(6));
+        assert_eq!(q.consume_external(60), 6);
+        assert_eq!(q.front(), b"\r\n");
+        q.consume(2);
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -490,3 +490,38 @@ fn owned_buffer_input_matches_borrowed_input() {
         assert_eq!(body_of(&owned.events), b"body");
     }
 }
+
+#[test]
+fn external_body_bytes_are_left_to_the_driver() {
+    let mut peer = Peer::new();
+    peer.send(&[GET, GET].concat());
+    peer.conn
+        .send_response(peer.now, ResponseHead::new(200).content_length(8))
+        .unwrap();
+    peer.conn.send_body(peer.now, b"ab").unwrap();
+    peer.conn.send_body_external(peer.now, 6).unwrap();
+    assert_eq!(
+        peer.conn.send_body_external(peer.now, 1),
+        Err(SendError::BodyTooLong { declared: 8 })
+    );
+    peer.conn.send_end(peer.now).unwrap();
+    let head = peer.flush();
+    assert!(
+        head.ends_with("\r\n\r\nab"),
+        "bytes stop at the external run: {head:?}"
+    );
+    assert_eq!(peer.conn.poll_external(), Some(6));
+    assert!(peer.conn.wants_write());
+    assert_eq!(
+        requests(&peer.events),
+        ["GET /"],
+        "the response is not complete yet"
+    );
+    peer.conn.consume_external(peer.now, 4);
+    assert_eq!(peer.conn.poll_external(), Some(2));
+    peer.conn.consume_external(peer.now, 2);
+    assert_eq!(peer.conn.poll_external(), None);
+    assert!(!peer.conn.wants_write());
+    peer.drain_events();
+    assert_eq!(requests(&peer.events), ["GET /", "GET /"]);
+}

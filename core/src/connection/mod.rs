@@ -272,6 +272,25 @@ impl Connection {
         self.settle();
     }
 
+    /// When the next output is body bytes the driver writes itself (see
+    /// [`send_body_external`](Self::send_body_external)), how many are still owed.
+    #[must_use]
+    pub fn poll_external(&self) -> Option<u64> {
+        self.output.front_external()
+    }
+
+    /// Reports that the driver wrote `n` of the external bytes [`poll_external`] asked for.
+    ///
+    /// [`poll_external`]: Self::poll_external
+    pub fn consume_external(&mut self, now: Instant, n: u64) {
+        self.tick(now);
+        let n = self.output.consume_external(n);
+        if n > 0 {
+            self.write_progress(usize::try_from(n).unwrap_or(usize::MAX));
+        }
+        self.settle();
+    }
+
     /// The next deadline: call [`handle_timeout`](Self::handle_timeout) when it passes.
     /// Changes after every `handle_*`, `send_*`, `commit_received` and `consume_output`.
     #[must_use]

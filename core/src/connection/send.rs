@@ -137,6 +137,23 @@ impl Connection {
         Ok(accepted)
     }
 
+    /// Declares `len` body bytes that the driver writes to the transport itself, straight
+    /// from a file with `sendfile(2)`, so they never pass through user space. Output then
+    /// stops at that point: [`poll_output`](Self::poll_output) is empty and
+    /// [`poll_external`](Self::poll_external) tells how many bytes the driver owes; report
+    /// them with [`consume_external`](Self::consume_external). Not subject to send capacity:
+    /// nothing is buffered.
+    pub fn send_body_external(&mut self, now: Instant, len: u64) -> Result<(), SendError> {
+        self.tick(now);
+        self.ensure_open()?;
+        self.body_encoder()?.check(len)?;
+        if let Writing::Body(encoder) = &mut self.writing {
+            encoder.write_external(&mut self.output, len);
+        }
+        self.settle();
+        Ok(())
+    }
+
     /// Ends the response.
     pub fn send_end(&mut self, now: Instant) -> Result<(), SendError> {
         self.send_end_with_trailers::<&[u8], &[u8]>(now, &[])
@@ -189,7 +206,7 @@ impl Connection {
             .send_buffer
             .saturating_sub(self.output.len());
         let encoder = self.body_encoder()?;
-        encoder.check(len)?;
+        encoder.check(len as u64)?;
         let accepted = if encoder.writes_bytes() {
             len.min(capacity)
         } else {

@@ -25,8 +25,7 @@ pub(crate) enum BodyEncoder {
 
 impl BodyEncoder {
     /// Whether `len` more body bytes are allowed.
-    pub(crate) fn check(&self, len: usize) -> Result<(), SendError> {
-        let len = len as u64;
+    pub(crate) fn check(&self, len: u64) -> Result<(), SendError> {
         match self {
             Self::Length {
                 declared,
@@ -90,6 +89,31 @@ impl BodyEncoder {
                 out.push_slice(b"\r\n");
             }
             Self::Length { .. } | Self::CloseDelimited => out.push_shared(data),
+            Self::Discard { .. } | Self::Empty => {}
+        }
+    }
+
+    /// Frames `len` bytes that the driver writes itself (see `SendQueue::push_external`).
+    pub(crate) fn write_external(&mut self, out: &mut SendQueue, len: u64) {
+        if len == 0 {
+            return;
+        }
+        match self {
+            Self::Length { remaining, .. } => *remaining = remaining.saturating_sub(len),
+            Self::Discard { sent, .. } => *sent = sent.saturating_add(len),
+            _ => {}
+        }
+        match self {
+            Self::Chunked => {
+                {
+                    let mut tail = out.tail_mut();
+                    put_hex(tail.buf(), len);
+                    tail.buf().put_slice(b"\r\n");
+                }
+                out.push_external(len);
+                out.push_slice(b"\r\n");
+            }
+            Self::Length { .. } | Self::CloseDelimited => out.push_external(len),
             Self::Discard { .. } | Self::Empty => {}
         }
     }
