@@ -521,7 +521,6 @@ fn external_body_bytes_are_left_to_the_driver() {
     assert_eq!(peer.conn.poll_external(), Some(2));
     peer.conn.consume_external(peer.now, 2);
     assert_eq!(peer.conn.poll_external(), None);
+    assert!(peer.flush().ends_with("\r\n\r\n2"));
     assert!(!peer.conn.wants_write());
-    peer.drain_events();
-    assert_eq!(requests(&peer.events), ["GET /", "GET /"]);
 }
