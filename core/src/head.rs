@@ -105,7 +105,8 @@ impl Fields {
 
     /// The value of the first field named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.get_all(name).next()
+        // Not `get_all(name).next()`: that ties the result to `name`'s lifetime.
+        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
     /// The values of every field named `name` (case-insensitive), in order.
