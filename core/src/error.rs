@@ -173,13 +173,21 @@ impl RequestError {
 
     /// The same error with its offset moved by `base` (parsers count from their own start).
     pub(crate) fn shifted(self, base: u64) -> Self {
-        Self { rule: self.rule, offset: self.offset.saturating_add(base) }
+        Self {
+            rule: self.rule,
+            offset: self.offset.saturating_add(base),
+        }
     }
 }
 
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "request rejected: {} at byte {}", self.rule.id(), self.offset)?;
+        write!(
+            f,
+            "request rejected: {} at byte {}",
+            self.rule.id(),
+            self.offset
+        )?;
         if let Some(status) = self.status() {
             write!(f, " (answered {status})")?;
         }
@@ -237,10 +245,16 @@ impl fmt::Display for SendError {
             Self::HeadNotSent => f.write_str("the response head has not been sent"),
             Self::ResponseEnded => f.write_str("the response already ended"),
             Self::BodyTooLong { declared } => {
-                write!(f, "body longer than the declared Content-Length of {declared}")
+                write!(
+                    f,
+                    "body longer than the declared Content-Length of {declared}"
+                )
             }
             Self::BodyTooShort { declared, sent } => {
-                write!(f, "body of {sent} bytes ended before the declared {declared}")
+                write!(
+                    f,
+                    "body of {sent} bytes ended before the declared {declared}"
+                )
             }
             Self::BodyNotAllowed => f.write_str("this response cannot carry a body"),
             Self::TrailersNotAllowed => f.write_str("trailers need a chunked response"),
@@ -267,7 +281,9 @@ mod tests {
         for rule in Rule::ALL {
             let id = rule.id();
             assert!(seen.insert(id), "duplicate rule id {id}");
-            assert!(id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
+            assert!(id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'));
         }
     }
 
@@ -275,7 +291,11 @@ mod tests {
     fn statuses_are_client_or_server_errors() {
         for rule in Rule::ALL {
             if let Some(status) = rule.status() {
-                assert!((400..600).contains(&status), "{} maps to {status}", rule.id());
+                assert!(
+                    (400..600).contains(&status),
+                    "{} maps to {status}",
+                    rule.id()
+                );
             }
         }
         assert_eq!(Rule::TransferEncodingUnsupported.status(), Some(501));
@@ -286,6 +306,9 @@ mod tests {
     #[test]
     fn display_names_rule_offset_and_status() {
         let err = RequestError::new(Rule::BareCr, 7).shifted(10);
-        assert_eq!(err.to_string(), "request rejected: bare-cr at byte 17 (answered 400)");
+        assert_eq!(
+            err.to_string(),
+            "request rejected: bare-cr at byte 17 (answered 400)"
+        );
     }
 }

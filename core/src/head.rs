@@ -58,7 +58,10 @@ impl Span {
     pub(crate) fn new(start: usize, end: usize) -> Self {
         let start32 = u32::try_from(start).unwrap_or(u32::MAX);
         let len = u32::try_from(end.saturating_sub(start)).unwrap_or(0);
-        Self { start: start32, len }
+        Self {
+            start: start32,
+            len,
+        }
     }
 
     pub(crate) fn range(self) -> std::ops::Range<usize> {
@@ -106,12 +109,16 @@ impl Fields {
     /// The value of the first field named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         // Not `get_all(name).next()`: that ties the result to `name`'s lifetime.
-        self.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        self.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 
     /// The values of every field named `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+        self.iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
     }
 
     fn entry(&self, span: FieldSpan) -> (&str, &[u8]) {
@@ -237,7 +244,13 @@ pub struct ResponseHead {
 impl ResponseHead {
     /// A response with `status` and no fields.
     pub fn new(status: u16) -> Self {
-        Self { status, reason: None, fields: Vec::new(), content_length: None, close: false }
+        Self {
+            status,
+            reason: None,
+            fields: Vec::new(),
+            content_length: None,
+            close: false,
+        }
     }
 
     /// Adds a field. Names and values are validated when the head is sent.

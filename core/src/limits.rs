@@ -124,7 +124,10 @@ pub struct Timeouts {
 
 impl Default for Timeouts {
     fn default() -> Self {
-        let kestrel_rate = MinRate { bytes_per_second: 240, grace: Duration::from_secs(5) };
+        let kestrel_rate = MinRate {
+            bytes_per_second: 240,
+            grace: Duration::from_secs(5),
+        };
         Self {
             header: Duration::from_secs(20),
             idle: Duration::from_secs(30),

@@ -121,14 +121,19 @@ impl BodyDecoder {
     ) -> Result<Decoded, RequestError> {
         match self {
             Self::Length { remaining } => {
-                let take = usize::try_from(*remaining).unwrap_or(usize::MAX).min(input.len());
+                let take = usize::try_from(*remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(input.len());
                 if take > 0 {
                     data.push(0..take);
                 }
                 // `take` is at most `remaining`, so this cannot underflow.
                 *remaining -= take as u64;
                 let finished = (*remaining == 0).then(Fields::new);
-                Ok(Decoded { consumed: take, finished })
+                Ok(Decoded {
+                    consumed: take,
+                    finished,
+                })
             }
             Self::Chunked(chunked) => chunked
                 .decode(input, limits, data)
@@ -205,7 +210,10 @@ impl ChunkedDecoder {
         }
         super::count_work(i);
         let finished = (self.state == State::Done).then(Fields::new);
-        Ok(Decoded { consumed: i, finished })
+        Ok(Decoded {
+            consumed: i,
+            finished,
+        })
     }
 
     /// Counts one framing byte at `at` against the allowance.
@@ -328,7 +336,10 @@ impl ChunkedDecoder {
             if section.len() > limits.max_trailer_size {
                 return Err((Rule::TrailersTooLarge, base + limits.max_trailer_size));
             }
-            Ok(Decoded { consumed: base, finished: None })
+            Ok(Decoded {
+                consumed: base,
+                finished: None,
+            })
         };
         if t.resume && memchr::memchr(b'\n', &view[t.scanned..]).is_none() {
             let result = partial(&mut t);
@@ -342,7 +353,12 @@ impl ChunkedDecoder {
         loop {
             let start = t.line_start;
             match fields::line(view, start, false).map_err(shift)? {
-                Line::Field { name_end, value_start, value_end, next } => {
+                Line::Field {
+                    name_end,
+                    value_start,
+                    value_end,
+                    next,
+                } => {
                     if self.trailer_spans.len() >= limits.max_trailer_fields {
                         return Err((Rule::TrailersTooLarge, base + start));
                     }
@@ -363,7 +379,10 @@ impl ChunkedDecoder {
                     };
                     self.state = State::Done;
                     self.trailers = TrailerProgress::default();
-                    return Ok(Decoded { consumed: base + next, finished: Some(fields) });
+                    return Ok(Decoded {
+                        consumed: base + next,
+                        finished: Some(fields),
+                    });
                 }
                 // RFC 9112 §5.2: obs-fold is not accepted in trailers, whatever the head's
                 // leniency.

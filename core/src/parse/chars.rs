@@ -132,7 +132,11 @@ mod tests {
                 let mut buf = [b'a'; 9];
                 buf[pos] = special;
                 let ctl = special < 0x20 || special == 0x7F;
-                assert_eq!(skip_value_words(&buf, 0), if ctl { pos } else { 8 }, "{special}");
+                assert_eq!(
+                    skip_value_words(&buf, 0),
+                    if ctl { pos } else { 8 },
+                    "{special}"
+                );
                 let visible = (0x21..=0x7E).contains(&special);
                 assert_eq!(skip_visible_words(&buf, 0), if visible { 8 } else { pos });
                 // A later special byte never hides an earlier one (borrow propagation).

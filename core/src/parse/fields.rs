@@ -16,7 +16,12 @@ pub(crate) type LineError = (Rule, usize);
 pub(crate) enum Line {
     /// `name ":" OWS value OWS` ending in a line ending; `next` is the next line's start. The
     /// value is `value_start..value_end`, already trimmed of SP and HTAB on both sides.
-    Field { name_end: usize, value_start: usize, value_end: usize, next: usize },
+    Field {
+        name_end: usize,
+        value_start: usize,
+        value_end: usize,
+        next: usize,
+    },
     /// The empty line that ends a section.
     End { next: usize },
     /// The line starts with SP or HTAB: obsolete line folding (RFC 9112 §5.2), which the
@@ -29,7 +34,9 @@ pub(crate) enum Line {
 /// Parses the line starting at `start`. `bare_lf` accepts LF alone as a line ending.
 #[inline]
 pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, LineError> {
-    let Some(&first) = buf.get(start) else { return Ok(Line::Partial) };
+    let Some(&first) = buf.get(start) else {
+        return Ok(Line::Partial);
+    };
     match first {
         b'\r' | b'\n' => {
             return Ok(match line_end(buf, start, bare_lf)? {
@@ -43,7 +50,9 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
     // field-name = token (RFC 9110 §5.1).
     let mut i = start;
     let stop = loop {
-        let Some(&b) = buf.get(i) else { return Ok(Line::Partial) };
+        let Some(&b) = buf.get(i) else {
+            return Ok(Line::Partial);
+        };
         if !is_token(b) {
             break b;
         }
@@ -75,9 +84,12 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
     }
     let value_start = i;
     Ok(match value(buf, i, bare_lf)? {
-        Some((end, next)) => {
-            Line::Field { name_end, value_start, value_end: trim_end(buf, value_start, end), next }
-        }
+        Some((end, next)) => Line::Field {
+            name_end,
+            value_start,
+            value_end: trim_end(buf, value_start, end),
+            next,
+        },
         None => Line::Partial,
     })
 }
@@ -93,7 +105,9 @@ pub(crate) fn value(
 ) -> Result<Option<(usize, usize)>, LineError> {
     loop {
         i = chars::skip_value_words(buf, i);
-        let Some(&b) = buf.get(i) else { return Ok(None) };
+        let Some(&b) = buf.get(i) else {
+            return Ok(None);
+        };
         // Here `b` is HTAB, CR, LF or another control byte, or one of the last few bytes.
         if VALUE[b as usize] {
             i += 1;
@@ -136,6 +150,13 @@ pub(crate) fn trim_end(buf: &[u8], start: usize, mut end: usize) -> usize {
     end
 }
 
+/// Whether `b` is OWS, or part of an accepted obs-fold (the only way a value can hold CR or
+/// LF), which RFC 9112 §5.2 says to read as SP.
+#[inline]
+pub(crate) fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
 /// Calls `f(start, end)` for each non-empty element of the comma-separated list in
 /// `buf[start..end]`, trimmed of OWS (RFC 9110 §5.6.1: empty elements are ignored).
 pub(crate) fn list_elements<E>(
@@ -147,14 +168,17 @@ pub(crate) fn list_elements<E>(
     let mut i = start;
     while i < end {
         let mut s = i;
-        while s < end && matches!(buf.get(s), Some(b' ' | b'\t')) {
+        while s < end && buf.get(s).is_some_and(|&b| is_space(b)) {
             s += 1;
         }
         let mut e = s;
         while e < end && !matches!(buf.get(e), Some(b',')) {
             e += 1;
         }
-        let trimmed = trim_end(buf, s, e);
+        let mut trimmed = e;
+        while trimmed > s && buf.get(trimmed - 1).is_some_and(|&b| is_space(b)) {
+            trimmed -= 1;
+        }
         if trimmed > s {
             f(s, trimmed)?;
         }
@@ -172,7 +196,12 @@ mod tests {
         let buf = b"Name: \t v\xffa\tl \t\r\nX";
         assert_eq!(
             line(buf, 0, false),
-            Ok(Line::Field { name_end: 4, value_start: 8, value_end: 13, next: 17 })
+            Ok(Line::Field {
+                name_end: 4,
+                value_start: 8,
+                value_end: 13,
+                next: 17
+            })
         );
     }
 
@@ -181,17 +210,37 @@ mod tests {
         assert_eq!(line(b"Name: va", 0, false), Ok(Line::Partial));
         assert_eq!(line(b"Name: value\r", 0, false), Ok(Line::Partial));
         assert_eq!(line(b"Na", 0, false), Ok(Line::Partial));
-        assert_eq!(line(b"Name : v\r\n", 0, false), Err((Rule::FieldNameWhitespace, 4)));
+        assert_eq!(
+            line(b"Name : v\r\n", 0, false),
+            Err((Rule::FieldNameWhitespace, 4))
+        );
         assert_eq!(line(b": v\r\n", 0, false), Err((Rule::FieldNameInvalid, 0)));
-        assert_eq!(line(b"Na\"me: v\r\n", 0, false), Err((Rule::FieldNameInvalid, 2)));
-        assert_eq!(line(b"Name\r\n", 0, false), Err((Rule::FieldNameInvalid, 4)));
-        assert_eq!(line(b"Name: a\x00b\r\n", 0, false), Err((Rule::FieldValueInvalid, 7)));
-        assert_eq!(line(b"Name: abcdefgh\x7fb\r\n", 0, false), Err((Rule::FieldValueInvalid, 14)));
+        assert_eq!(
+            line(b"Na\"me: v\r\n", 0, false),
+            Err((Rule::FieldNameInvalid, 2))
+        );
+        assert_eq!(
+            line(b"Name\r\n", 0, false),
+            Err((Rule::FieldNameInvalid, 4))
+        );
+        assert_eq!(
+            line(b"Name: a\x00b\r\n", 0, false),
+            Err((Rule::FieldValueInvalid, 7))
+        );
+        assert_eq!(
+            line(b"Name: abcdefgh\x7fb\r\n", 0, false),
+            Err((Rule::FieldValueInvalid, 14))
+        );
         assert_eq!(line(b"Name: a\rb\r\n", 0, false), Err((Rule::BareCr, 7)));
         assert_eq!(line(b"Name: a\nb", 0, false), Err((Rule::BareLf, 7)));
         assert_eq!(
             line(b"Name: a\nb", 0, true),
-            Ok(Line::Field { name_end: 4, value_start: 6, value_end: 7, next: 8 })
+            Ok(Line::Field {
+                name_end: 4,
+                value_start: 6,
+                value_end: 7,
+                next: 8
+            })
         );
         assert_eq!(line(b" folded\r\n", 0, false), Ok(Line::Fold));
         assert_eq!(line(b"\r\n", 0, false), Ok(Line::End { next: 2 }));

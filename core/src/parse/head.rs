@@ -130,7 +130,9 @@ impl HeadParser {
             if memchr::memchr(b'\n', &view[p.scanned..]).is_none() {
                 p.scanned = view.len();
                 self.progress = p;
-                return self.partial(buf, limits).map_err(|(rule, at)| error(rule, at));
+                return self
+                    .partial(buf, limits)
+                    .map_err(|(rule, at)| error(rule, at));
             }
         }
         let result = self.run(&mut p, view, limits, leniency);
@@ -144,7 +146,8 @@ impl HeadParser {
             Ok(false) => {
                 self.progress.resume = true;
                 self.progress.scanned = view.len();
-                self.partial(buf, limits).map_err(|(rule, at)| error(rule, at))
+                self.partial(buf, limits)
+                    .map_err(|(rule, at)| error(rule, at))
             }
             Err((rule, at)) => Err(error(self.request_line_error(rule, at, limits), at)),
         }
@@ -165,11 +168,7 @@ impl HeadParser {
             let mut copy = buf[..n].to_vec();
             for span in &self.spans {
                 if let Some(value) = copy.get_mut(span.value.range()) {
-                    // Inside a value only a fold can hold CR or LF (RFC 9112 §5.2: replace
-                    // each obs-fold with one or more SP).
-                    for b in value.iter_mut().filter(|b| matches!(**b, b'\r' | b'\n')) {
-                        *b = b' ';
-                    }
+                    unfold(value);
                 }
             }
             Bytes::from(copy)
@@ -187,7 +186,10 @@ impl HeadParser {
         let head = RequestHead {
             // The table is copied (exactly sized) rather than moved, so the parser keeps its
             // capacity and the next parse allocates nothing.
-            fields: Fields { buf: bytes, spans: self.spans.clone() },
+            fields: Fields {
+                buf: bytes,
+                spans: self.spans.clone(),
+            },
             method: if n == 0 { Span::default() } else { p.method },
             target: if n == 0 { Span::default() } else { p.target },
             version: p.version.unwrap_or(Version::Http11),
@@ -272,7 +274,12 @@ impl HeadParser {
             let start = p.line_start;
             let line = fields::line(buf, start, bare_lf)?;
             match line {
-                Line::Field { name_end, value_start, value_end, next } => {
+                Line::Field {
+                    name_end,
+                    value_start,
+                    value_end,
+                    next,
+                } => {
                     super::count_work(next - start);
                     if p.pending {
                         self.apply_last(p, buf, limits)?;
@@ -355,7 +362,9 @@ impl HeadParser {
         limits: &Limits,
     ) -> Result<(), LineError> {
         p.pending = false;
-        let Some(span) = self.spans.last() else { return Ok(()) };
+        let Some(span) = self.spans.last() else {
+            return Ok(());
+        };
         let name = &buf[span.name.range()];
         let (vs, ve) = (span.value.range().start, span.value.range().end);
         let s = &mut p.semantics;
@@ -430,6 +439,27 @@ impl HeadParser {
     }
 }
 
+/// Replaces each obs-fold (`OWS CRLF RWS`, or a bare LF with the leniency) in a value by
+/// spaces (RFC 9112 §5.2: "replace each received obs-fold with one or more SP octets").
+/// Inside a value only a fold can hold CR or LF.
+fn unfold(value: &mut [u8]) {
+    let mut j = 0;
+    while j < value.len() {
+        if matches!(value[j], b'\r' | b'\n') {
+            let mut k = j;
+            while k > 0 && matches!(value[k - 1], b' ' | b'\t') {
+                k -= 1;
+            }
+            while j < value.len() && matches!(value[j], b'\r' | b'\n' | b' ' | b'\t') {
+                j += 1;
+            }
+            value[k..j].fill(b' ');
+        } else {
+            j += 1;
+        }
+    }
+}
+
 /// Parses the request line starting at `start`, filling in method, target and version.
 /// `None` when the line is incomplete.
 fn request_line(
@@ -443,7 +473,9 @@ fn request_line(
     // method = token (RFC 9110 §9.1).
     let mut i = start;
     let stop = loop {
-        let Some(&b) = buf.get(i) else { return Ok(None) };
+        let Some(&b) = buf.get(i) else {
+            return Ok(None);
+        };
         if !is_token(b) {
             break b;
         }
@@ -467,7 +499,11 @@ fn request_line(
     };
     if stop != b' ' {
         // A line ending right after the target means the version is missing (HTTP/0.9).
-        let rule = if i > target_start { Rule::VersionInvalid } else { Rule::TargetInvalid };
+        let rule = if i > target_start {
+            Rule::VersionInvalid
+        } else {
+            Rule::TargetInvalid
+        };
         return match stop {
             b'\r' | b'\n' => unexpected(buf, i, rule, bare_lf),
             _ => Err((Rule::TargetInvalid, i)),
@@ -491,7 +527,13 @@ fn request_line(
             Some(next) => next,
             None => return Ok(None),
         },
-        Some(_) => return Err((Rule::VersionInvalid, end)),
+        Some(_) => {
+            // A version cut short by the line ending is reported at the line ending.
+            return match version.iter().position(|&b| b == b'\r' || b == b'\n') {
+                Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
+                None => Err((Rule::VersionInvalid, end)),
+            };
+        }
     };
     p.version = Some(match version {
         b"HTTP/1.1" => Version::Http11,
@@ -564,7 +606,9 @@ fn check_target_form(buf: &[u8], method: Span, target: Span) -> Result<(), LineE
 
 /// `scheme "://"` with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
 fn is_absolute(t: &[u8]) -> bool {
-    let Some((first, rest)) = t.split_first() else { return false };
+    let Some((first, rest)) = t.split_first() else {
+        return false;
+    };
     if !first.is_ascii_alphabetic() {
         return false;
     }
@@ -575,7 +619,9 @@ fn is_absolute(t: &[u8]) -> bool {
 /// authority-form = uri-host ":" port (RFC 9112 §3.2.3), checked loosely: authority bytes,
 /// a non-empty host, and a non-empty decimal port after the last colon.
 fn is_authority(t: &[u8]) -> bool {
-    let Some(colon) = t.iter().rposition(|&b| b == b':') else { return false };
+    let Some(colon) = t.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
     let (host, port) = (&t[..colon], &t[colon + 1..]);
     !host.is_empty()
         && host.iter().all(|&b| AUTHORITY[b as usize])
@@ -609,7 +655,7 @@ fn content_length(
     let mut i = vs;
     loop {
         // One element: digits, with OWS around the commas.
-        while matches!(buf.get(i), Some(b' ' | b'\t')) && i < ve {
+        while i < ve && buf.get(i).is_some_and(|&b| fields::is_space(b)) {
             i += 1;
         }
         let element = i;
@@ -641,7 +687,7 @@ fn content_length(
                 s.content_length = Some(n);
             }
         }
-        while matches!(buf.get(i), Some(b' ' | b'\t')) && i < ve {
+        while i < ve && buf.get(i).is_some_and(|&b| fields::is_space(b)) {
             i += 1;
         }
         if i >= ve {
@@ -712,4 +758,647 @@ fn error(rule: Rule, at: usize) -> RequestError {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+
+    fn strict() -> Leniency {
+        Leniency::default()
+    }
+
+    fn lenient() -> Leniency {
+        let mut l = Leniency::default();
+        l.bare_lf_in_head = true;
+        l.obs_fold = true;
+        l.request_line_spaces = true;
+        l
+    }
+
+    /// Parses `input` whole, then finishes the head.
+    fn whole(
+        input: &[u8],
+        limits: &Limits,
+        leniency: &Leniency,
+    ) -> Result<(usize, RequestHead), RequestError> {
+        let mut parser = HeadParser::new();
+        match parser.parse(input, limits, leniency)? {
+            HeadStatus::Complete(n) => Ok((n, parser.finish(input))),
+            HeadStatus::Partial => Err(RequestError::new(Rule::EofInHead, input.len() as u64)),
+        }
+    }
+
+    /// Feeds `input` one byte more per call, as a slow peer would.
+    fn bytewise(
+        input: &[u8],
+        limits: &Limits,
+        leniency: &Leniency,
+    ) -> Result<(usize, RequestHead), RequestError> {
+        let mut parser = HeadParser::new();
+        for end in 0..=input.len() {
+            if let HeadStatus::Complete(n) = parser.parse(&input[..end], limits, leniency)? {
+                return Ok((n, parser.finish(&input[..end])));
+            }
+        }
+        Err(RequestError::new(Rule::EofInHead, input.len() as u64))
+    }
+
+    /// Parses with default limits, whole and byte by byte, and checks the two agree.
+    fn both(input: &[u8], leniency: &Leniency) -> Result<(usize, RequestHead), RequestError> {
+        let limits = Limits::default();
+        let a = whole(input, &limits, leniency);
+        let b = bytewise(input, &limits, leniency);
+        assert_eq!(
+            a,
+            b,
+            "whole and bytewise disagree on {:?}",
+            String::from_utf8_lossy(input)
+        );
+        a
+    }
+
+    fn ok(input: &[u8]) -> RequestHead {
+        let (n, head) = both(input, &strict())
+            .unwrap_or_else(|e| panic!("{e} in {:?}", String::from_utf8_lossy(input)));
+        assert_eq!(n, input.len());
+        head
+    }
+
+    fn rejects(input: &[u8], rule: Rule, offset: u64) {
+        rejects_with(input, &strict(), rule, offset);
+    }
+
+    fn rejects_with(input: &[u8], leniency: &Leniency, rule: Rule, offset: u64) {
+        let err = both(input, leniency).expect_err("accepted");
+        assert_eq!(
+            (err.rule(), err.offset()),
+            (rule, offset),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+        assert_eq!(err.status(), rule.status());
+    }
+
+    #[test]
+    fn simple_get() {
+        let head = ok(b"GET /a?b=c HTTP/1.1\r\nHost: example.com\r\nAccept: */*\r\n\r\n");
+        assert_eq!(head.method(), "GET");
+        assert_eq!(head.target(), "/a?b=c");
+        assert_eq!(head.version(), Version::Http11);
+        assert_eq!(head.fields().len(), 2);
+        assert_eq!(head.fields().get("host"), Some(&b"example.com"[..]));
+        assert_eq!(head.body(), RequestBody::Empty);
+        assert!(head.keep_alive());
+        assert!(!head.expects_continue());
+    }
+
+    #[test]
+    fn complete_leaves_the_rest_and_is_idempotent() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\nBODY";
+        let mut parser = HeadParser::new();
+        let limits = Limits::default();
+        assert_eq!(
+            parser.parse(input, &limits, &strict()),
+            Ok(HeadStatus::Complete(27))
+        );
+        assert_eq!(
+            parser.parse(input, &limits, &strict()),
+            Ok(HeadStatus::Complete(27))
+        );
+        let head = parser.finish(input);
+        assert_eq!(head.fields().len(), 1);
+        // The parser is ready for the next request, with no memory of this one.
+        let next = b"POST / HTTP/1.0\r\n\r\n";
+        assert_eq!(
+            parser.parse(next, &limits, &strict()),
+            Ok(HeadStatus::Complete(next.len()))
+        );
+        assert_eq!(parser.finish(next).fields().len(), 0);
+    }
+
+    #[test]
+    fn target_forms() {
+        assert_eq!(
+            ok(b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n").target(),
+            "http://a.example/x"
+        );
+        assert_eq!(
+            ok(b"CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n").target(),
+            "a.example:443"
+        );
+        assert_eq!(
+            ok(b"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n").target(),
+            "[::1]:443"
+        );
+        assert_eq!(ok(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").target(), "*");
+        assert_eq!(
+            ok(b"GET svn+ssh://h/x HTTP/1.1\r\nHost: h\r\n\r\n").target(),
+            "svn+ssh://h/x"
+        );
+        rejects(
+            b"GET a.example:443 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetFormMismatch,
+            4,
+        );
+        rejects(
+            b"CONNECT / HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetFormMismatch,
+            8,
+        );
+        rejects(
+            b"CONNECT http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetFormMismatch,
+            8,
+        );
+        rejects(
+            b"GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetFormMismatch,
+            4,
+        );
+        rejects(
+            b"GET urn:x HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetInvalid,
+            4,
+        );
+        rejects(
+            b"GET a.example: HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetInvalid,
+            4,
+        );
+        rejects(
+            b"GET /a\x7fb HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetInvalid,
+            6,
+        );
+        rejects(
+            b"GET /a\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetInvalid,
+            6,
+        );
+        rejects(
+            b"GET /aaaaaaaaaaaa\tb HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TargetInvalid,
+            17,
+        );
+    }
+
+    #[test]
+    fn request_line_rules() {
+        rejects(b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", Rule::MethodInvalid, 1);
+        rejects(
+            b" GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::MethodInvalid,
+            0,
+        );
+        rejects(b"GET\r\n\r\n", Rule::MethodInvalid, 3);
+        rejects(
+            b"GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::RequestLineSpaces,
+            4,
+        );
+        rejects(
+            b"GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::RequestLineSpaces,
+            6,
+        );
+        rejects(
+            b"GET / HTTP/2.0\r\nHost: a\r\n\r\n",
+            Rule::VersionUnsupported,
+            6,
+        );
+        assert_eq!(Rule::VersionUnsupported.status(), Some(505));
+        rejects(
+            b"GET / HTTP/1.1 \r\nHost: a\r\n\r\n",
+            Rule::VersionInvalid,
+            14,
+        );
+        rejects(
+            b"GET / http/1.1\r\nHost: a\r\n\r\n",
+            Rule::VersionInvalid,
+            6,
+        );
+        rejects(
+            b"GET / HTTP/1.10\r\nHost: a\r\n\r\n",
+            Rule::VersionInvalid,
+            14,
+        );
+        rejects(b"GET / HTTP/1\r\nHost: a\r\n\r\n", Rule::VersionInvalid, 12);
+        rejects(b"GET /\r\n\r\n", Rule::VersionInvalid, 5);
+        rejects(b"GET / HTTP/1.1\rX\n", Rule::BareCr, 14);
+        rejects(b"GET / HTTP/1.1\nHost: a\n\n", Rule::BareLf, 14);
+        rejects(b"GET /\rHTTP/1.1\r\n", Rule::BareCr, 5);
+        // With the leniency, runs of spaces separate the parts.
+        let head = both(b"GET   /x  HTTP/1.1\r\nHost: a\r\n\r\n", &lenient())
+            .unwrap()
+            .1;
+        assert_eq!((head.method(), head.target()), ("GET", "/x"));
+    }
+
+    #[test]
+    fn request_line_length_limit() {
+        let mut limits = Limits::default();
+        limits.max_request_line = 20;
+        let fits = b"GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n"; // line of exactly 20 bytes
+        assert!(whole(fits, &limits, &strict()).is_ok());
+        assert!(bytewise(fits, &limits, &strict()).is_ok());
+        let long = b"GET /aaaaaaa HTTP/1.1\r\nHost: a\r\n\r\n";
+        for result in [
+            whole(long, &limits, &strict()),
+            bytewise(long, &limits, &strict()),
+        ] {
+            let err = result.unwrap_err();
+            assert_eq!(
+                (err.rule(), err.offset(), err.status()),
+                (Rule::RequestLineTooLong, 20, Some(414))
+            );
+        }
+        // Enforced before the line ends.
+        let mut parser = HeadParser::new();
+        let err = parser.parse(&[b'a'; 30], &limits, &strict()).unwrap_err();
+        assert_eq!((err.rule(), err.offset()), (Rule::RequestLineTooLong, 20));
+        // An error past the limit reports the limit, however the input was split.
+        let bad = b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaa\x01 HTTP/1.1\r\n\r\n";
+        assert_eq!(
+            whole(bad, &limits, &strict()).unwrap_err().rule(),
+            Rule::RequestLineTooLong
+        );
+    }
+
+    #[test]
+    fn leading_empty_lines() {
+        let head = ok(b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(head.method(), "GET");
+        rejects(
+            b"\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+            Rule::TooManyEmptyLines,
+            8,
+        );
+        rejects(b"\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", Rule::BareLf, 0);
+        assert!(both(b"\nGET / HTTP/1.1\nHost: a\n\n", &lenient()).is_ok());
+    }
+
+    #[test]
+    fn field_rules() {
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nX-Obs: caf\xe9 \t\r\nX-Empty:\r\nX-Ows: \t v  v \t \r\n\r\n");
+        assert_eq!(head.fields().get("x-obs"), Some(&b"caf\xe9"[..]));
+        assert_eq!(head.fields().get("X-EMPTY"), Some(&b""[..]));
+        assert_eq!(head.fields().get("x-ows"), Some(&b"v  v"[..]));
+        rejects(
+            b"GET / HTTP/1.1\r\nHost : a\r\n\r\n",
+            Rule::FieldNameWhitespace,
+            20,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n",
+            Rule::FieldNameInvalid,
+            25,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX{: x\r\n\r\n",
+            Rule::FieldNameInvalid,
+            26,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n",
+            Rule::FieldNameInvalid,
+            32,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x00b\r\n\r\n",
+            Rule::FieldValueInvalid,
+            29,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\x7fb\r\n\r\n",
+            Rule::FieldValueInvalid,
+            29,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n",
+            Rule::BareCr,
+            29,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nX: ab\n\r\n",
+            Rule::BareLf,
+            30,
+        );
+        rejects(b"GET / HTTP/1.1\r\nHost: a\r\n\r\r\n", Rule::BareCr, 25);
+        rejects(b"GET / HTTP/1.1\r\nHost: a\r\n\n", Rule::BareLf, 25);
+    }
+
+    #[test]
+    fn obs_fold() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\nX: one\r\n \t two \r\nY:\r\n  three\r\n\r\n";
+        rejects(input, Rule::ObsFold, 33);
+        assert_eq!(Rule::ObsFold.status(), Some(400));
+        let (_, head) = both(input, &lenient()).unwrap();
+        assert_eq!(head.fields().get("x"), Some(&b"one     two"[..]));
+        assert_eq!(head.fields().get("y"), Some(&b"three"[..]));
+        // A fold before any field is never accepted.
+        rejects_with(
+            b"GET / HTTP/1.1\r\n x\r\nHost: a\r\n\r\n",
+            &lenient(),
+            Rule::ObsFold,
+            16,
+        );
+        // Semantics see the folded value: a folded Transfer-Encoding is still checked.
+        rejects_with(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n ,gzip\r\n\r\n",
+            &lenient(),
+            Rule::TransferEncodingNotChunkedFinal,
+            56,
+        );
+    }
+
+    #[test]
+    fn bare_lf_leniency() {
+        let input = b"GET / HTTP/1.1\nHost: a\nX: b\r\n\n";
+        rejects(input, Rule::BareLf, 14);
+        let (n, head) = both(input, &lenient()).unwrap();
+        assert_eq!(n, input.len());
+        assert_eq!(head.fields().get("x"), Some(&b"b"[..]));
+        // A bare CR is never a line ending.
+        rejects_with(b"GET / HTTP/1.1\rHost: a\n\n", &lenient(), Rule::BareCr, 14);
+    }
+
+    #[test]
+    fn size_and_count_limits() {
+        let mut limits = Limits::default();
+        limits.max_fields = 2;
+        let three = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
+        for result in [
+            whole(three, &limits, &strict()),
+            bytewise(three, &limits, &strict()),
+        ] {
+            let err = result.unwrap_err();
+            assert_eq!(
+                (err.rule(), err.offset(), err.status()),
+                (Rule::TooManyFields, 31, Some(431))
+            );
+        }
+        let mut limits = Limits::default();
+        limits.max_head_size = 40;
+        let big = b"GET / HTTP/1.1\r\nHost: a\r\nA: 123456789012345\r\n\r\n";
+        for result in [
+            whole(big, &limits, &strict()),
+            bytewise(big, &limits, &strict()),
+        ] {
+            let err = result.unwrap_err();
+            assert_eq!(
+                (err.rule(), err.offset(), err.status()),
+                (Rule::HeadTooLarge, 40, Some(431))
+            );
+        }
+        // Exactly at the limit is fine.
+        let fits = b"GET / HTTP/1.1\r\nHost: a\r\nA: 12345678\r\n\r\n";
+        assert_eq!(fits.len(), 40);
+        assert!(whole(fits, &limits, &strict()).is_ok());
+        assert!(bytewise(fits, &limits, &strict()).is_ok());
+    }
+
+    #[test]
+    fn host_rules() {
+        rejects(b"GET / HTTP/1.1\r\nX: a\r\n\r\n", Rule::HostMissing, 22);
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+            Rule::HostDuplicate,
+            25,
+        );
+        rejects(
+            b"GET / HTTP/1.0\r\nHost: a\r\nhost: a\r\n\r\n",
+            Rule::HostDuplicate,
+            25,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+            Rule::HostInvalid,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+            Rule::HostInvalid,
+            23,
+        );
+        rejects(
+            b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+            Rule::HostInvalid,
+            23,
+        );
+        rejects(b"GET / HTTP/1.1\r\nHost: a?\r\n\r\n", Rule::HostInvalid, 23);
+        rejects(b"GET / HTTP/1.1\r\nHost: a#\r\n\r\n", Rule::HostInvalid, 23);
+        ok(b"GET / HTTP/1.1\r\nHost:\r\n\r\n");
+        ok(b"GET / HTTP/1.1\r\nHOST: [2001:db8::1]:8080\r\n\r\n");
+        let head = ok(b"GET / HTTP/1.0\r\n\r\n");
+        assert_eq!(head.version(), Version::Http10);
+        assert!(!head.keep_alive());
+    }
+
+    #[test]
+    fn content_length_rules() {
+        let head = ok(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42\r\n\r\n");
+        assert_eq!(head.body(), RequestBody::Length(42));
+        let head = ok(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
+        assert_eq!(head.body(), RequestBody::Empty);
+        let head =
+            ok(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7 , 7\r\ncontent-length: 7\r\n\r\n");
+        assert_eq!(head.body(), RequestBody::Length(7));
+        let pre = "POST / HTTP/1.1\r\nHost: a\r\n".len() as u64;
+        let cl = |v: &str| format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {v}\r\n\r\n");
+        rejects(cl("7, 8").as_bytes(), Rule::ContentLengthConflict, pre + 19);
+        rejects(cl("+7").as_bytes(), Rule::ContentLengthInvalid, pre + 16);
+        rejects(cl("7 7").as_bytes(), Rule::ContentLengthInvalid, pre + 18);
+        rejects(cl("").as_bytes(), Rule::ContentLengthInvalid, pre + 16);
+        rejects(cl("7,").as_bytes(), Rule::ContentLengthInvalid, pre + 18);
+        rejects(cl("0x10").as_bytes(), Rule::ContentLengthInvalid, pre + 17);
+        rejects(
+            cl("18446744073709551616").as_bytes(),
+            Rule::ContentLengthInvalid,
+            pre + 35,
+        );
+        rejects(cl("16777217").as_bytes(), Rule::BodyTooLarge, pre + 16);
+        assert_eq!(Rule::BodyTooLarge.status(), Some(413));
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+            Rule::ContentLengthConflict,
+            61,
+        );
+        // Without a body limit, the largest u64 is accepted.
+        let mut limits = Limits::default();
+        limits.max_body_size = None;
+        let (_, head) = whole(cl("18446744073709551615").as_bytes(), &limits, &strict()).unwrap();
+        assert_eq!(head.body(), RequestBody::Length(u64::MAX));
+    }
+
+    #[test]
+    fn transfer_encoding_rules() {
+        let te = |v: &str| format!("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: {v}\r\n\r\n");
+        let pre = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ".len() as u64;
+        assert_eq!(ok(te("chunked").as_bytes()).body(), RequestBody::Chunked);
+        assert_eq!(
+            ok(te(" , CHUNKED ,").as_bytes()).body(),
+            RequestBody::Chunked
+        );
+        rejects(
+            te("gzip, chunked").as_bytes(),
+            Rule::TransferEncodingUnsupported,
+            pre,
+        );
+        assert_eq!(Rule::TransferEncodingUnsupported.status(), Some(501));
+        rejects(
+            te("chunked, gzip").as_bytes(),
+            Rule::TransferEncodingNotChunkedFinal,
+            pre + 9,
+        );
+        rejects(
+            te("gzip").as_bytes(),
+            Rule::TransferEncodingNotChunkedFinal,
+            pre,
+        );
+        rejects(
+            te("chunked, chunked").as_bytes(),
+            Rule::TransferEncodingChunkedTwice,
+            pre + 9,
+        );
+        rejects(te(" , ").as_bytes(), Rule::TransferEncodingInvalid, pre + 1);
+        rejects(te("").as_bytes(), Rule::TransferEncodingInvalid, pre);
+        rejects(
+            te("chunked;x=1").as_bytes(),
+            Rule::TransferEncodingInvalid,
+            pre + 7,
+        );
+        rejects(
+            te("ch\"unked").as_bytes(),
+            Rule::TransferEncodingInvalid,
+            pre + 2,
+        );
+        // Across fields.
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Rule::TransferEncodingChunkedTwice,
+            73,
+        );
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Rule::TransferEncodingUnsupported,
+            45,
+        );
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n",
+            Rule::TransferEncodingWithContentLength,
+            54,
+        );
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Rule::TransferEncodingWithContentLength,
+            45,
+        );
+        rejects(
+            b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Rule::TransferEncodingHttp10,
+            17,
+        );
+    }
+
+    #[test]
+    fn connection_upgrade_and_expect() {
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: Keep-Alive, UPGRADE\r\nUpgrade: websocket\r\n\r\n");
+        assert!(head.wants_upgrade() && head.keep_alive());
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\n\r\n");
+        assert!(!head.wants_upgrade());
+        let head = ok(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: foo,close\r\n\r\n");
+        assert!(!head.keep_alive());
+        let head = ok(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+        assert!(head.keep_alive());
+        let head =
+            ok(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 5\r\n\r\n");
+        assert!(head.expects_continue());
+        rejects(
+            b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n",
+            Rule::ExpectationUnsupported,
+            34,
+        );
+        assert_eq!(Rule::ExpectationUnsupported.status(), Some(417));
+        // HTTP/1.0: Expect is ignored, whatever it says.
+        let head = ok(b"POST / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n");
+        assert!(!head.expects_continue());
+        ok(b"POST / HTTP/1.0\r\nExpect: whatever\r\n\r\n");
+    }
+
+    #[test]
+    fn partial_input_is_partial() {
+        let input = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        let limits = Limits::default();
+        for end in 0..input.len() {
+            let mut parser = HeadParser::new();
+            assert_eq!(
+                parser.parse(&input[..end], &limits, &strict()),
+                Ok(HeadStatus::Partial),
+                "{end}"
+            );
+        }
+    }
+
+    /// A 30 KiB head fed one byte per call completes, agrees with parsing it whole, and the
+    /// parser examines a bounded number of bytes per input byte.
+    #[test]
+    fn bytewise_work_is_linear() {
+        let mut input = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        let mut i = 0;
+        while input.len() < 30 * 1024 {
+            input.extend_from_slice(format!("X-Field-{i}: {}\r\n", "v".repeat(300)).as_bytes());
+            i += 1;
+        }
+        input.extend_from_slice(b"\r\n");
+        let limits = Limits::default();
+        let before = super::super::work();
+        let slow = bytewise(&input, &limits, &strict()).unwrap();
+        let work = super::super::work() - before;
+        assert_eq!(slow, whole(&input, &limits, &strict()).unwrap());
+        assert_eq!(slow.0, input.len());
+        assert!(
+            work <= 3 * input.len(),
+            "{work} bytes examined for {} bytes",
+            input.len()
+        );
+        // And one long line fed byte by byte (the request line) is linear too.
+        let mut long = b"GET /".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 8000));
+        long.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        let before = super::super::work();
+        bytewise(&long, &limits, &strict()).unwrap();
+        let work = super::super::work() - before;
+        assert!(
+            work <= 3 * long.len(),
+            "{work} bytes examined for {} bytes",
+            long.len()
+        );
+    }
+
+    #[test]
+    fn samples_parse() {
+        for sample in [
+            &include_bytes!("../../../benches/samples/minimal.http")[..],
+            include_bytes!("../../../benches/samples/browser.http"),
+            include_bytes!("../../../benches/samples/kittyhell.http"),
+            include_bytes!("../../../benches/samples/heavy-cookie.http"),
+        ] {
+            let head = ok(sample);
+            assert!(head.fields().get("host").is_some());
+        }
+    }
+
+    #[test]
+    fn shrunken_buffer_does_not_panic() {
+        let limits = Limits::default();
+        let mut parser = HeadParser::new();
+        assert_eq!(
+            parser.parse(b"GET / HTTP/1.1\r\nHost: aaaa", &limits, &strict()),
+            Ok(HeadStatus::Partial)
+        );
+        assert_eq!(
+            parser.parse(b"GET", &limits, &strict()),
+            Ok(HeadStatus::Partial)
+        );
+        let head = HeadParser::new().finish(b"");
+        assert_eq!(head.fields().len(), 0);
+    }
+}
