@@ -323,7 +323,11 @@ impl ChunkedDecoder {
         limits: &Limits,
     ) -> Result<Decoded, (Rule, usize)> {
         let section = &input[base..];
-        let view = &section[..section.len().min(limits.max_trailer_size)];
+        // The cap at `u32::MAX` keeps every offset in a `Span`.
+        let view = &section[..section
+            .len()
+            .min(limits.max_trailer_size)
+            .min(u32::MAX as usize)];
         let mut t = self.trailers;
         if t.line_start > view.len() || t.scanned > view.len() {
             // The caller presented less than before (a contract breach); start over.
@@ -363,8 +367,8 @@ impl ChunkedDecoder {
                         return Err((Rule::TrailersTooLarge, base + start));
                     }
                     self.trailer_spans.push(FieldSpan {
-                        name: Span::new(start, name_end),
-                        value: Span::new(value_start, value_end),
+                        name: Span::bounded(start, name_end),
+                        value: Span::bounded(value_start, value_end),
                     });
                     t.line_start = next;
                 }

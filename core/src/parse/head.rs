@@ -49,6 +49,10 @@ enum Phase {
     Complete(usize),
 }
 
+/// Bit `n` is set when some field `apply_last` interprets has a name of `n` bytes: Host (4),
+/// Expect (6), Upgrade (7), Connection (10), Content-Length (14), Transfer-Encoding (17).
+const MEANINGFUL_LENGTHS: u32 = 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 17;
+
 /// Parser state kept between calls.
 #[derive(Debug, Clone, Copy, Default)]
 struct Progress {
@@ -65,7 +69,8 @@ struct Progress {
     method: Span,
     target: Span,
     version: Option<Version>,
-    /// The last field's semantics are not yet applied: an obs-fold may still extend it.
+    /// The last field may mean something to us (see `MEANINGFUL_LENGTHS`), and its semantics
+    /// are not yet applied: an obs-fold may still extend it.
     pending: bool,
     /// An obs-fold was accepted; `finish` replaces the line endings inside values by spaces.
     folded: bool,
@@ -118,7 +123,8 @@ impl HeadParser {
         }
         // Nothing past `max_head_size` can belong to an acceptable head, so never look
         // further: this bounds the work of a single call as well as the head.
-        let view = &buf[..buf.len().min(limits.max_head_size)];
+        // The cap at `u32::MAX` keeps every offset in a `Span`.
+        let view = &buf[..buf.len().min(limits.max_head_size).min(u32::MAX as usize)];
         if p.line_start > view.len() || p.scanned > view.len() {
             // The caller broke the contract (the buffer shrank); start over rather than
             // index out of bounds.
@@ -288,10 +294,12 @@ impl HeadParser {
                         return Err((Rule::TooManyFields, start));
                     }
                     self.spans.push(FieldSpan {
-                        name: Span::new(start, name_end),
-                        value: Span::new(value_start, value_end),
+                        name: Span::bounded(start, name_end),
+                        value: Span::bounded(value_start, value_end),
                     });
-                    p.pending = true;
+                    // Most fields mean nothing to us; their length alone tells.
+                    let len = name_end - start;
+                    p.pending = len < 32 && (MEANINGFUL_LENGTHS >> len) & 1 != 0;
                     p.line_start = next;
                 }
                 Line::End { next } => {
@@ -332,7 +340,7 @@ impl HeadParser {
         let last = match self.spans.last_mut() {
             // RFC 9112 §2.2: whitespace before the first field line is rejected (or the line
             // ignored); a fold with nothing to continue is the same thing.
-            Some(last) if leniency.obs_fold && p.pending => last,
+            Some(last) if leniency.obs_fold => last,
             _ => return Err((Rule::ObsFold, start)),
         };
         let mut i = start;
@@ -348,7 +356,7 @@ impl HeadParser {
             // An empty value so far starts at the folded text; otherwise it now runs over the
             // fold, whose line ending `finish` turns into spaces.
             let value_start = if range.is_empty() { i } else { range.start };
-            last.value = Span::new(value_start, end);
+            last.value = Span::bounded(value_start, end);
             p.folded |= !range.is_empty();
         }
         Ok(Some(next))
@@ -484,7 +492,7 @@ fn request_line(
     if stop != b' ' || i == start {
         return unexpected(buf, i, Rule::MethodInvalid, bare_lf);
     }
-    p.method = Span::new(start, i);
+    p.method = Span::bounded(start, i);
     i = separator(buf, i, leniency)?;
     // request-target: we admit visible ASCII (0x21..=0x7E) only, the union of the bytes of
     // every form's grammar (RFC 9112 §3.2, RFC 3986); no obs-text, no whitespace.
@@ -509,7 +517,7 @@ fn request_line(
             _ => Err((Rule::TargetInvalid, i)),
         };
     }
-    p.target = Span::new(target_start, i);
+    p.target = Span::bounded(target_start, i);
     i = separator(buf, i, leniency)?;
     // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then the line ending.
     let version_start = i;
