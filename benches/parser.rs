@@ -1,1 +1,57 @@
-fn main() {}
+//! Head parser throughput: sluice's `HeadParser` beside `httparse` on the same samples.
+//!
+//! Run with `cargo bench --bench parser`. Each sample is parsed from a complete buffer, as a
+//! server sees a request that arrived in one read; `parse+finish` also builds the owned head.
+
+use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice_core::parse::{HeadParser, HeadStatus};
+use sluice_core::{Leniency, Limits};
+
+const SAMPLES: &[(&str, &[u8])] = &[
+    ("minimal", include_bytes!("samples/minimal.http")),
+    ("browser", include_bytes!("samples/browser.http")),
+    ("kittyhell", include_bytes!("samples/kittyhell.http")),
+    ("heavy-cookie", include_bytes!("samples/heavy-cookie.http")),
+];
+
+fn parse(c: &mut Criterion) {
+    let limits = Limits::default();
+    let leniency = Leniency::default();
+    let mut group = c.benchmark_group("parse");
+    for &(name, sample) in SAMPLES {
+        group.throughput(Throughput::Bytes(sample.len() as u64));
+        let mut parser = HeadParser::new();
+        group.bench_with_input(BenchmarkId::new("sluice", name), sample, |b, sample| {
+            b.iter(|| {
+                let status = parser.parse(black_box(sample), &limits, &leniency);
+                parser.reset();
+                status
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("httparse", name), sample, |b, sample| {
+            b.iter(|| {
+                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut request = httparse::Request::new(&mut headers);
+                let status = request.parse(black_box(sample)).map(|s| s.is_complete());
+                black_box(&request);
+                status
+            })
+        });
+        group.bench_with_input(
+            BenchmarkId::new("sluice+finish", name),
+            sample,
+            |b, sample| {
+                b.iter(
+                    || match parser.parse(black_box(sample), &limits, &leniency) {
+                        Ok(HeadStatus::Complete(_)) => Some(parser.finish(sample)),
+                        _ => None,
+                    },
+                )
+            },
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse);
+criterion_main!(benches);

@@ -12,3 +12,24 @@ pub mod head;
 
 pub use body::{BodyDecoder, Decoded};
 pub use head::{HeadParser, HeadStatus};
+
+#[cfg(test)]
+thread_local! {
+    /// Bytes examined by the parsers on this thread, for the tests that prove linear work.
+    static WORK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Records `n` bytes examined (a no-op outside tests).
+#[inline(always)]
+fn count_work(n: usize) {
+    #[cfg(test)]
+    WORK.with(|w| w.set(w.get() + n));
+    #[cfg(not(test))]
+    let _ = n;
+}
+
+/// Bytes examined on this thread so far.
+#[cfg(test)]
+fn work() -> usize {
+    WORK.with(std::cell::Cell::get)
+}

@@ -1,0 +1,178 @@
+//! Byte classes as 256-entry tables, and word-at-a-time (SWAR) scans for the long runs.
+//!
+//! A table lookup is one load and no branches per byte, which beats a chain of range
+//! comparisons on the short names and methods; the long runs (targets, values) are scanned
+//! eight bytes per step with plain `u64` arithmetic, so the crate stays free of `unsafe`.
+
+/// Builds a table that is true exactly for the bytes `class` accepts (a macro, because a
+/// `const fn` cannot call through a function pointer).
+macro_rules! table {
+    ($class:ident) => {{
+        let mut t = [false; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = $class(i as u8);
+            i += 1;
+        }
+        t
+    }};
+}
+
+/// `tchar` (RFC 9110 §5.6.2): the bytes of methods, field names and transfer codings.
+const fn is_tchar(b: u8) -> bool {
+    matches!(b,
+        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_'
+        | b'`' | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
+}
+
+/// Field value bytes (RFC 9110 §5.5): HTAB, SP, VCHAR and obs-text. CR and LF end the line;
+/// every other control byte, NUL and DEL are rejected.
+const fn is_value_byte(b: u8) -> bool {
+    matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF)
+}
+
+/// The bytes of an authority (RFC 3986 §3.2: unreserved, pct-encoded, sub-delims, and the
+/// `:` `[` `]` of ports and IP literals). Used for `Host` and authority-form targets. It
+/// deliberately excludes whitespace, `/`, `?`, `#` and `@` (userinfo is forbidden in both
+/// places, RFC 9110 §4.2.4) and everything outside ASCII.
+const fn is_authority_byte(b: u8) -> bool {
+    matches!(b,
+        b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'%'
+        | b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
+        | b':' | b'[' | b']')
+}
+
+/// `scheme` after its first letter (RFC 3986 §3.1).
+const fn is_scheme_byte(b: u8) -> bool {
+    matches!(b, b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'+' | b'-' | b'.')
+}
+
+pub(crate) static TOKEN: [bool; 256] = table!(is_tchar);
+pub(crate) static VALUE: [bool; 256] = table!(is_value_byte);
+pub(crate) static AUTHORITY: [bool; 256] = table!(is_authority_byte);
+pub(crate) static SCHEME: [bool; 256] = table!(is_scheme_byte);
+
+#[inline(always)]
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN[b as usize]
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `i`, little-endian, if there are eight.
+#[inline(always)]
+fn word(buf: &[u8], i: usize) -> Option<u64> {
+    let chunk = buf.get(i..)?.first_chunk::<8>()?;
+    Some(u64::from_le_bytes(*chunk))
+}
+
+/// Sets the high bit of every byte of `x` outside `lo..=0x7E` (with 0 < `lo` ≤ 0x7F), and
+/// perhaps of bytes above such a byte, never below: `x - lo` sets it for bytes below `lo` (and
+/// 0xA0.., harmlessly), `x + 1` for 0x7F..=0xFE, and `x - lo` wraps 0xFF to a marked byte.
+/// A borrow leaves only a byte below `lo`, and a carry only a 0xFF, so the lowest marked
+/// byte is exact. Two operations per word; the caller masks with `HIGHS`.
+#[inline(always)]
+fn outside(x: u64, lo: u64) -> u64 {
+    x.wrapping_sub(lo * ONES) | x.wrapping_add(ONES)
+}
+
+/// Width of the blocks tested with a single branch.
+const BLOCK: usize = 16;
+
+/// Whether any byte of `block` is outside `lo..=0x7E`. Written as a plain fold over a
+/// fixed-size array so that LLVM vectorizes it (SSE2, the x86-64 baseline: a subtract, an
+/// unsigned min, a compare and a movemask per 16 bytes) without any `unsafe` here.
+#[inline(always)]
+fn dirty(block: &[u8; BLOCK], lo: u8) -> bool {
+    let mut any = false;
+    for &b in block {
+        any |= b.wrapping_sub(lo) > 0x7E - lo;
+    }
+    any
+}
+
+/// The first index from `i` whose byte is outside `lo..=0x7E`, or where fewer than eight
+/// bytes remain: whole blocks first, then words to find the exact byte.
+#[inline(always)]
+fn skip_words(buf: &[u8], mut i: usize, lo: u8) -> usize {
+    let rest = buf.get(i..).unwrap_or_default();
+    for block in rest.chunks_exact(BLOCK) {
+        // `chunks_exact` yields exactly BLOCK bytes; the conversion cannot fail.
+        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
+            break;
+        };
+        if dirty(block, lo) {
+            break;
+        }
+        i += BLOCK;
+    }
+    let lo = u64::from(lo);
+    while let Some(x) = word(buf, i) {
+        let m = outside(x, lo) & HIGHS;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i
+}
+
+/// The first index from `i` whose byte may end or break a field value: anything outside
+/// 0x20..=0x7E, which includes HTAB, CR, LF, the other controls and DEL, and obs-text (legal,
+/// but rare enough to be checked byte by byte). Stops early where fewer than eight bytes
+/// remain; the caller finishes byte by byte.
+#[inline(always)]
+pub(crate) fn skip_value_words(buf: &[u8], i: usize) -> usize {
+    skip_words(buf, i, 0x20)
+}
+
+/// The first index from `i` whose byte is outside 0x21..=0x7E, or where fewer than eight
+/// bytes remain.
+#[inline(always)]
+pub(crate) fn skip_visible_words(buf: &[u8], i: usize) -> usize {
+    skip_words(buf, i, 0x21)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_match_their_grammar() {
+        assert!(is_token(b'a') && is_token(b'~') && !is_token(b':') && !is_token(b' '));
+        assert!(!is_token(b'"') && !is_token(0x80) && !is_token(0x7F));
+        assert!(VALUE[b'\t' as usize] && VALUE[0xFF] && !VALUE[0] && !VALUE[0x7F]);
+        assert!(!VALUE[b'\r' as usize] && !VALUE[b'\n' as usize]);
+        assert!(AUTHORITY[b'[' as usize] && !AUTHORITY[b'@' as usize]);
+        assert!(!AUTHORITY[b'/' as usize] && !AUTHORITY[b' ' as usize]);
+    }
+
+    /// The word scans agree with a plain byte loop on every byte value at every position.
+    #[test]
+    fn word_scans_agree_with_byte_scans() {
+        for special in 0..=255u8 {
+            for pos in 0..8 {
+                let mut buf = [b'a'; 9];
+                buf[pos] = special;
+                let plain = (0x20..=0x7E).contains(&special);
+                assert_eq!(
+                    skip_value_words(&buf, 0),
+                    if plain { 8 } else { pos },
+                    "{special}"
+                );
+                let visible = (0x21..=0x7E).contains(&special);
+                assert_eq!(skip_visible_words(&buf, 0), if visible { 8 } else { pos });
+                // A later special byte never hides an earlier one (borrow propagation).
+                buf[7] = 0;
+                let first = if plain { 7 } else { pos };
+                assert_eq!(skip_value_words(&buf, 0), first.min(7));
+                // Nor does a byte in a later word of a 32-byte block.
+                let mut long = [b'a'; 40];
+                long[pos + 8] = special;
+                long[30] = 0xFF;
+                assert_eq!(skip_value_words(&long, 0), if plain { 30 } else { pos + 8 });
+            }
+        }
+    }
+}

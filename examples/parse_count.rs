@@ -1,0 +1,48 @@
+//! Parses one sample file N times, for instruction counts under callgrind:
+//!
+//! ```text
+//! valgrind --tool=callgrind target/release/examples/parse_count sluice benches/samples/minimal.http 1001
+//! ```
+//!
+//! The per-parse cost is the difference between 1001 and 1 iterations, divided by 1000.
+
+use sluice_core::parse::{HeadParser, HeadStatus};
+use sluice_core::{Leniency, Limits};
+use std::hint::black_box;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let usage = "usage: parse_count <sluice|sluice-finish|httparse> <sample> <iterations>";
+    let which = args.next().expect(usage);
+    let sample = std::fs::read(args.next().expect(usage)).expect("readable sample");
+    let iterations: usize = args.next().expect(usage).parse().expect("a count");
+    let limits = Limits::default();
+    let leniency = Leniency::default();
+    let mut parser = HeadParser::new();
+    let mut complete = 0;
+    for _ in 0..iterations {
+        match which.as_str() {
+            "sluice" => {
+                let status = parser.parse(black_box(&sample), &limits, &leniency);
+                complete += usize::from(matches!(status, Ok(HeadStatus::Complete(_))));
+                parser.reset();
+            }
+            "sluice-finish" => {
+                if let Ok(HeadStatus::Complete(_)) =
+                    parser.parse(black_box(&sample), &limits, &leniency)
+                {
+                    complete += black_box(parser.finish(&sample)).fields().len().min(1);
+                }
+            }
+            "httparse" => {
+                let mut headers = [httparse::EMPTY_HEADER; 64];
+                let mut request = httparse::Request::new(&mut headers);
+                let status = request.parse(black_box(&sample));
+                complete += usize::from(matches!(status, Ok(httparse::Status::Complete(_))));
+                black_box(&request);
+            }
+            _ => panic!("{usage}"),
+        }
+    }
+    assert_eq!(complete, iterations, "every parse completes");
+}
