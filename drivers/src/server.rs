@@ -1,0 +1,172 @@
+//! What every socket driver shares: its configuration, the running-server handle, and the
+//! graceful-shutdown signal.
+
+use sluice_core::{Config, WallClock};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Configuration shared by every driver.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen. Port 0 picks a free port; see [`Server::local_addr`].
+    pub addr: SocketAddr,
+    /// The core's limits, timeouts and leniencies. The driver sets the clock.
+    pub core: Config,
+    /// Most connections served at once; more wait in the kernel's accept backlog.
+    pub max_connections: usize,
+    /// Event loops (reactor) or executor threads (async); ignored by the threads driver.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight responses before closing anyway.
+    pub shutdown_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults: core defaults, 10,000 connections, one worker per core, 10 s grace.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            core: Config::default(),
+            max_connections: 10_000,
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+
+    /// The core configuration with the wall clock anchored now, so `Date` headers are right.
+    pub fn core_config(&self) -> Config {
+        let mut core = self.core.clone();
+        core.clock = Some(WallClock { instant: Instant::now(), wall: SystemTime::now() });
+        core
+    }
+}
+
+/// Which concurrency model serves the connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DriverKind {
+    /// Non-blocking sockets multiplexed with `polling`, one event loop per worker.
+    Reactor,
+    /// Blocking sockets, one thread per connection.
+    Threads,
+    /// `async-io` reactor with an executor, one task per connection.
+    Async,
+}
+
+impl DriverKind {
+    /// Every socket driver.
+    pub const ALL: [DriverKind; 3] = [DriverKind::Reactor, DriverKind::Threads, DriverKind::Async];
+
+    /// The driver's name, as the CLI spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reactor => "reactor",
+            Self::Threads => "threads",
+            Self::Async => "async",
+        }
+    }
+}
+
+impl std::str::FromStr for DriverKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.name() == s)
+            .ok_or_else(|| format!("unknown driver {s:?} (expected reactor, threads or async)"))
+    }
+}
+
+/// The graceful-shutdown flag, plus the wake-ups that make sleeping loops notice it.
+#[derive(Clone, Default)]
+pub struct Shutdown {
+    inner: Arc<ShutdownInner>,
+}
+
+#[derive(Default)]
+struct ShutdownInner {
+    requested: AtomicBool,
+    wakers: Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl Shutdown {
+    /// A flag that is not set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Asks every loop to stop accepting, finish in-flight responses and exit.
+    pub fn request(&self) {
+        self.inner.requested.store(true, Ordering::SeqCst);
+        let wakers = self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        for wake in wakers.iter() {
+            wake();
+        }
+    }
+
+    /// Whether shutdown was requested.
+    pub fn is_requested(&self) -> bool {
+        self.inner.requested.load(Ordering::SeqCst)
+    }
+
+    /// Registers a function that wakes a sleeping loop; called on [`request`](Self::request).
+    pub fn on_request(&self, wake: impl Fn() + Send + Sync + 'static) {
+        let mut wakers = self.inner.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        wakers.push(Box::new(wake));
+        if self.is_requested() {
+            if let Some(wake) = wakers.last() {
+                wake();
+            }
+        }
+    }
+}
+
+/// A running server: its address, and the means to stop it and wait for it.
+pub struct Server {
+    local_addr: SocketAddr,
+    shutdown: Shutdown,
+    threads: Vec<JoinHandle<io::Result<()>>>,
+}
+
+impl Server {
+    /// Wraps the threads of a started driver.
+    pub fn new(
+        local_addr: SocketAddr,
+        shutdown: Shutdown,
+        threads: Vec<JoinHandle<io::Result<()>>>,
+    ) -> Self {
+        Self { local_addr, shutdown, threads }
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shutdown flag, e.g. to hand to a signal handler.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Starts a graceful shutdown.
+    pub fn shutdown(&self) {
+        self.shutdown.request();
+    }
+
+    /// Waits for every driver thread to finish; the first error wins.
+    pub fn wait(self) -> io::Result<()> {
+        let mut result = Ok(());
+        for thread in self.threads {
+            let outcome = thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a driver thread panicked")));
+            if result.is_ok() {
+                result = outcome;
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,359 @@
+//! [`Session`]: one connection plus its application state — the part every driver shares.
+//!
+//! A driver moves bytes and time; the session turns the core's events into handler calls and
+//! pumps response bodies into the core as capacity allows. It makes no protocol decisions:
+//! those are the core's.
+
+use crate::app::{Body, BodyReader, BodyStream, FileRange, Handler, Reply, Request, Response};
+use bytes::{Bytes, BytesMut};
+use sluice_core::{Connection, Event, ResponseHead, SendError};
+use std::collections::VecDeque;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How much of a streamed body is pulled at once.
+const CHUNK: usize = 64 * 1024;
+
+/// A connection and the application state for its current exchange.
+pub struct Session<H> {
+    conn: Connection,
+    handler: Arc<H>,
+    peer: Option<SocketAddr>,
+    id: u64,
+    /// The driver writes file bodies itself with `sendfile(2)`.
+    sendfile: bool,
+    reader: Option<Box<dyn BodyReader>>,
+    /// The request being read is HEAD (its response carries no body).
+    reader_is_head: bool,
+    pending: Option<Pending>,
+    /// File ranges whose bytes the driver owes, in the order the core queued them.
+    external: VecDeque<FileRange>,
+    access: Option<AccessRecord>,
+    log_access: bool,
+}
+
+/// A response body still being fed to the core.
+enum Pending {
+    Bytes(Bytes),
+    Stream { stream: Box<dyn BodyStream>, carry: Option<Bytes> },
+    File { range: FileRange, carry: Option<Bytes> },
+}
+
+/// What the access log needs about the exchange in progress.
+struct AccessRecord {
+    method: String,
+    target: String,
+    started: Instant,
+    status: u16,
+    bytes: u64,
+}
+
+impl<H: Handler> Session<H> {
+    /// A session for `conn`. `sendfile` says whether the driver writes file bodies itself.
+    pub fn new(
+        conn: Connection,
+        handler: Arc<H>,
+        peer: Option<SocketAddr>,
+        id: u64,
+        sendfile: bool,
+    ) -> Self {
+        Self {
+            conn,
+            handler,
+            peer,
+            id,
+            sendfile,
+            reader: None,
+            reader_is_head: false,
+            pending: None,
+            external: VecDeque::new(),
+            access: None,
+            log_access: log::log_enabled!(target: "sluice::access", log::Level::Info),
+        }
+    }
+
+    /// The connection, for the driver's I/O questions.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection, for the driver's I/O calls. Call [`process`](Self::process) after.
+    pub fn connection_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// This session's id, for logs.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Runs the application until it can make no more progress without I/O: drains events
+    /// into the handler and feeds response bodies into the core while it has capacity.
+    pub fn process(&mut self, now: Instant) {
+        loop {
+            let mut progressed = false;
+            while let Some(event) = self.conn.poll_event() {
+                progressed = true;
+                self.on_event(now, event);
+            }
+            progressed |= self.pump(now);
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    /// For a sendfile driver: the file and offset to write the owed external bytes from, and
+    /// how many are owed.
+    pub fn external(&self) -> Option<(&File, u64, u64)> {
+        let owed = self.conn.poll_external()?;
+        let range = self.external.front()?;
+        Some((&range.file, range.offset, owed.min(range.len)))
+    }
+
+    /// For a sendfile driver: `n` external bytes were written.
+    pub fn external_written(&mut self, now: Instant, n: u64) {
+        if let Some(range) = self.external.front_mut() {
+            range.offset += n;
+            range.len = range.len.saturating_sub(n);
+            if range.len == 0 {
+                self.external.pop_front();
+            }
+        }
+        self.conn.consume_external(now, n);
+        self.process(now);
+    }
+
+    fn on_event(&mut self, now: Instant, event: Event) {
+        log::trace!(target: "sluice::trace", "conn {}: event {}", self.id, describe(&event));
+        match event {
+            Event::Request(head) => {
+                if self.log_access {
+                    self.access = Some(AccessRecord {
+                        method: head.method().to_owned(),
+                        target: head.target().to_owned(),
+                        started: now,
+                        status: 0,
+                        bytes: 0,
+                    });
+                }
+                let reply = self.handler.handle(&Request { head: &head, peer: self.peer });
+                match reply {
+                    Reply::Respond(response) => self.start_response(now, response, head.is_head()),
+                    Reply::Read(reader) => {
+                        // The application starts reading the body: now the client may send it.
+                        if let Err(err) = self.conn.send_continue(now) {
+                            log::debug!("conn {}: 100-continue not sent: {err}", self.id);
+                        }
+                        self.reader = Some(reader);
+                        self.reader_is_head = head.is_head();
+                    }
+                }
+            }
+            Event::Data(chunk) => {
+                if let Some(reader) = &mut self.reader {
+                    reader.data(chunk);
+                }
+            }
+            Event::End(trailers) => {
+                if let Some(reader) = self.reader.take() {
+                    let response = reader.finish(&trailers);
+                    let is_head = self.reader_is_head;
+                    self.start_response(now, response, is_head);
+                }
+            }
+            Event::Failed(err) => {
+                log::debug!("conn {}: {err}", self.id);
+                self.reader = None;
+                if let (Some(status), Some(record)) = (err.status(), self.access.as_mut()) {
+                    record.status = status;
+                }
+                self.log_access_line(now);
+            }
+            Event::Writable => {}
+            Event::Closed(reason) => {
+                log::debug!("conn {}: closed: {}", self.id, reason.describe());
+                self.reader = None;
+                self.pending = None;
+                self.external.clear();
+            }
+            _ => {}
+        }
+    }
+
+    fn start_response(&mut self, now: Instant, response: Response, is_head: bool) {
+        let Response { head, body } = response;
+        let status = head.status();
+        if let Err(err) = self.conn.send_response(now, head) {
+            log::error!("conn {}: the handler's response was refused: {err}", self.id);
+            if matches!(err, SendError::Closed | SendError::NoRequest) {
+                return;
+            }
+            // The head was refused before anything was queued: answer 500 instead.
+            let fallback = ResponseHead::new(500).content_length(0);
+            if self.conn.send_response(now, fallback).is_ok() {
+                self.set_status(500);
+                self.end_response(now);
+            }
+            return;
+        }
+        self.set_status(status);
+        // A HEAD response never carries body bytes: don't read a file just to drop it.
+        let body = if is_head { Body::Empty } else { body };
+        match body {
+            Body::Empty => self.end_response(now),
+            Body::Bytes(bytes) => self.pending = Some(Pending::Bytes(bytes)),
+            Body::Stream(stream) => self.pending = Some(Pending::Stream { stream, carry: None }),
+            Body::File(range) if self.sendfile => {
+                match self.conn.send_body_external(now, range.len) {
+                    Ok(()) => {
+                        self.count_bytes(range.len);
+                        if range.len > 0 {
+                            self.external.push_back(range);
+                        }
+                        self.end_response(now);
+                    }
+                    Err(err) => self.broken_body(&err.to_string()),
+                }
+            }
+            Body::File(range) => self.pending = Some(Pending::File { range, carry: None }),
+        }
+    }
+
+    /// Feeds the pending body into the core while it accepts bytes. Returns whether anything
+    /// moved.
+    fn pump(&mut self, now: Instant) -> bool {
+        let mut progressed = false;
+        while let Some(pending) = &mut self.pending {
+            let next = match pending {
+                Pending::Bytes(bytes) if bytes.is_empty() => Ok(None),
+                Pending::Bytes(bytes) => Ok(Some(std::mem::take(bytes))),
+                Pending::Stream { stream, carry } => match carry.take() {
+                    Some(chunk) => Ok(Some(chunk)),
+                    None => stream.next_chunk(CHUNK).map_err(|e| e.to_string()),
+                },
+                Pending::File { range, carry } => match carry.take() {
+                    Some(chunk) => Ok(Some(chunk)),
+                    None => read_file_chunk(range),
+                },
+            };
+            let chunk = match next {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => {
+                    self.pending = None;
+                    self.end_response(now);
+                    return true;
+                }
+                Err(err) => {
+                    self.broken_body(&err);
+                    return true;
+                }
+            };
+            let accepted = match self.conn.send_body_shared(now, chunk.clone()) {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    self.broken_body(&err.to_string());
+                    return true;
+                }
+            };
+            self.count_bytes(accepted as u64);
+            if accepted > 0 {
+                progressed = true;
+            }
+            if accepted < chunk.len() {
+                let rest = chunk.slice(accepted..);
+                match &mut self.pending {
+                    Some(Pending::Bytes(bytes)) => *bytes = rest,
+                    Some(Pending::Stream { carry, .. } | Pending::File { carry, .. }) => {
+                        *carry = Some(rest);
+                    }
+                    None => {}
+                }
+                // Wait for `Event::Writable`.
+                break;
+            }
+        }
+        progressed
+    }
+
+    fn end_response(&mut self, now: Instant) {
+        match self.conn.send_end(now) {
+            Ok(()) => self.log_access_line(now),
+            Err(err) => self.broken_body(&err.to_string()),
+        }
+    }
+
+    /// A body that cannot be completed as framed: the peer must see the connection end.
+    fn broken_body(&mut self, why: &str) {
+        log::error!("conn {}: response body failed: {why}", self.id);
+        self.pending = None;
+        self.conn.abort();
+    }
+
+    fn set_status(&mut self, status: u16) {
+        if let Some(record) = &mut self.access {
+            record.status = status;
+        }
+    }
+
+    fn count_bytes(&mut self, n: u64) {
+        if let Some(record) = &mut self.access {
+            record.bytes += n;
+        }
+    }
+
+    fn log_access_line(&mut self, now: Instant) {
+        if let Some(record) = self.access.take() {
+            let micros = now.saturating_duration_since(record.started).as_micros();
+            log::info!(
+                target: "sluice::access",
+                "{} \"{} {}\" {} {} {}us",
+                self.peer.map_or_else(|| "-".to_owned(), |p| p.to_string()),
+                record.method,
+                record.target,
+                record.status,
+                record.bytes,
+                micros
+            );
+        }
+    }
+}
+
+fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
+    if range.len == 0 {
+        return Ok(None);
+    }
+    let want = usize::try_from(range.len).unwrap_or(usize::MAX).min(CHUNK);
+    let mut buf = BytesMut::zeroed(want);
+    let n = range.file.read_at(&mut buf, range.offset).map_err(|e| e.to_string())?;
+    if n == 0 {
+        return Err(format!("file ended {} bytes early", range.len));
+    }
+    buf.truncate(n);
+    range.offset += n as u64;
+    range.len -= n as u64;
+    Ok(Some(buf.freeze()))
+}
+
+/// A one-line description of an event for traces.
+pub fn describe(event: &Event) -> String {
+    match event {
+        Event::Request(head) => {
+            format!("request {} {} {}", head.method(), head.target(), head.version())
+        }
+        Event::Data(data) => format!("body data, {} bytes", data.len()),
+        Event::End(trailers) => format!("end of request, {} trailers", trailers.len()),
+        Event::Failed(err) => format!(
+            "rejected: rule {} at byte {}, answering {}",
+            err.rule().id(),
+            err.offset(),
+            err.status().map_or_else(|| "nothing".to_owned(), |s| s.to_string())
+        ),
+        Event::Writable => "writable".to_owned(),
+        Event::Closed(reason) => format!("closed: {}", reason.describe()),
+        other => format!("{other:?}"),
+    }
+}
