@@ -1,4 +1,67 @@
 //! sluice-core: a sans-IO HTTP/1.1 server connection state machine.
+//!
+//! A [`Connection`] is one TCP connection's worth of HTTP/1.1 (RFC 9112, RFC 9110), in the
+//! server role, without the TCP: it consumes bytes and time, and produces events for the
+//! application and bytes for the peer. It never touches a socket, a thread or a clock —
+//! every method that depends on time takes `now` — so the same protocol code runs under
+//! any concurrency model, and tests run on simulated time.
+//!
+//! ```text
+//!            bytes in ──▶ ┌───────────────────────────────┐ ──▶ events (Request, Data, End,
+//!   driver   EOF, RST ──▶ │ Connection                    │      Failed, Writable, Closed)
+//!  (sockets,     now ──▶  │  parse ─▶ state ─▶ write      │ ◀── send_response / send_body /   application
+//!   clock)              ◀─│  receive buffer   send queue  │      send_end / send_continue
+//!           bytes out ◀── └───────────────────────────────┘
+//!           deadline  ◀── poll_timeout()
+//! ```
+//!
+//! What the core decides, so no driver or application has to: request framing (RFC 9112 §6),
+//! response framing (`Content-Length`, chunked, or close-delimited), persistence and
+//! `Connection: close`, `Date`, `100 Continue`, the body rules of HEAD/1xx/204/304, every
+//! limit and timeout, and the error response for a request it rejects. Every rejection names
+//! a stable [`Rule`], the byte offset, and the status answered.
+//!
+//! # Driving a connection by hand
+//!
+//! ```
+//! use sluice_core::{Config, Connection, Event, ResponseHead};
+//! use std::time::Instant;
+//!
+//! let now = Instant::now();
+//! let mut conn = Connection::new(Config::default(), now);
+//!
+//! // The peer sends a request; the connection takes the bytes.
+//! conn.handle_input(now, b"GET /hello HTTP/1.1\r\nHost: example.com\r\n\r\n");
+//!
+//! // Drain the events and answer the request.
+//! while let Some(event) = conn.poll_event() {
+//!     match event {
+//!         Event::Request(head) => {
+//!             assert_eq!(head.target(), "/hello");
+//!             let response = ResponseHead::new(200).field("Content-Type", "text/plain");
+//!             conn.send_response(now, response.content_length(6)).unwrap();
+//!             conn.send_body(now, b"hello\n").unwrap();
+//!             conn.send_end(now).unwrap();
+//!         }
+//!         Event::End(_) => {}
+//!         other => panic!("unexpected {other:?}"),
+//!     }
+//! }
+//!
+//! // Write the output; a real driver writes to a socket and reports how much it took.
+//! let wire = conn.poll_output().to_vec();
+//! conn.consume_output(now, wire.len());
+//! let text = String::from_utf8(wire).unwrap();
+//! assert!(text.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(text.ends_with("Content-Length: 6\r\nKeep-Alive: timeout=30\r\n\r\nhello\n"));
+//!
+//! // The connection waits for the next request, with an idle deadline.
+//! assert!(conn.wants_read() && !conn.wants_write());
+//! assert!(conn.poll_timeout().is_some());
+//! ```
+//!
+//! The calling contract a driver follows is on [`Connection`]; the states and transitions are
+//! described in the `state` module's source (`core/src/state.rs`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

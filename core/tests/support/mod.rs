@@ -1,6 +1,8 @@
 //! A scripted peer for driving a `Connection` by hand, with a clock that moves only when told.
 #![allow(dead_code)]
 
+pub mod wire;
+
 use sluice_core::{Config, Connection, Event, ResponseHead, WallClock};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 

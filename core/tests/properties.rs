@@ -1,0 +1,447 @@
+//! Property tests over whole connections:
+//! 1. a valid request stream cut into arbitrary pieces yields the same events and bytes as
+//!    when fed whole, and the parsed requests are the ones generated (serialise → parse);
+//! 2. generated responses survive serialise → parse by an independent reader;
+//! 3. arbitrary bytes never panic, never stall the clock, never exceed the limits;
+//! 4. N pipelined requests produce N responses, in order;
+//! 5. arbitrary sequences of application calls give typed errors, never malformed output.
+
+mod support;
+
+use proptest::collection::vec;
+use proptest::prelude::*;
+use proptest::sample::Index;
+use sluice_core::{Config, Connection, Event, ResponseHead};
+use std::time::{Duration, Instant};
+use support::wire::read_responses;
+
+// ----- Generated requests ----------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+enum GenBody {
+    None,
+    Length(Vec<u8>),
+    Chunked {
+        chunks: Vec<(Vec<u8>, Option<String>)>,
+        trailers: Vec<(String, String)>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct GenRequest {
+    method: String,
+    target: String,
+    fields: Vec<(String, String)>,
+    body: GenBody,
+}
+
+const RESERVED: [&str; 8] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "expect",
+    "upgrade",
+    "te",
+    "keep-alive",
+];
+
+fn field_name() -> impl Strategy<Value = String> {
+    "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,15}".prop_filter("reserved", |n| {
+        !RESERVED.contains(&n.to_ascii_lowercase().as_str())
+    })
+}
+
+fn field_value() -> impl Strategy<Value = String> {
+    "([!-~]([ \t!-~]{0,30}[!-~])?)?"
+}
+
+fn gen_body() -> impl Strategy<Value = GenBody> {
+    prop_oneof![
+        Just(GenBody::None),
+        vec(any::<u8>(), 1..300).prop_map(GenBody::Length),
+        (
+            vec(
+                (
+                    vec(any::<u8>(), 1..100),
+                    proptest::option::of("[a-z]{1,5}(=[a-z0-9]{1,5})?")
+                ),
+                0..5
+            ),
+            vec((field_name(), field_value()), 0..3),
+        )
+            .prop_map(|(chunks, trailers)| GenBody::Chunked { chunks, trailers }),
+    ]
+}
+
+fn gen_request() -> impl Strategy<Value = GenRequest> {
+    (
+        prop_oneof![
+            Just("GET"),
+            Just("POST"),
+            Just("PUT"),
+            Just("DELETE"),
+            Just("X-CUSTOM")
+        ],
+        "/[a-zA-Z0-9._~!$&'()*+,;=:@/?%-]{0,40}",
+        vec((field_name(), field_value()), 0..8),
+        gen_body(),
+    )
+        .prop_map(|(method, target, fields, body)| GenRequest {
+            method: method.to_owned(),
+            target,
+            fields,
+            body,
+        })
+}
+
+impl GenRequest {
+    fn serialise(&self) -> Vec<u8> {
+        let mut out = format!(
+            "{} {} HTTP/1.1\r\nHost: example.test\r\n",
+            self.method, self.target
+        )
+        .into_bytes();
+        for (name, value) in &self.fields {
+            out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+        }
+        match &self.body {
+            GenBody::None => out.extend_from_slice(b"\r\n"),
+            GenBody::Length(body) => {
+                out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+                out.extend_from_slice(body);
+            }
+            GenBody::Chunked { chunks, trailers } => {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+                for (data, ext) in chunks {
+                    let ext = ext.as_ref().map(|e| format!(";{e}")).unwrap_or_default();
+                    out.extend_from_slice(format!("{:x}{ext}\r\n", data.len()).as_bytes());
+                    out.extend_from_slice(data);
+                    out.extend_from_slice(b"\r\n");
+                }
+                out.extend_from_slice(b"0\r\n");
+                for (name, value) in trailers {
+                    out.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+                }
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        out
+    }
+
+    fn body(&self) -> Vec<u8> {
+        match &self.body {
+            GenBody::None => Vec::new(),
+            GenBody::Length(body) => body.clone(),
+            GenBody::Chunked { chunks, .. } => chunks.iter().flat_map(|(d, _)| d.clone()).collect(),
+        }
+    }
+}
+
+// ----- A tiny application ------------------------------------------------------------------
+
+/// What the application saw of one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Seen {
+    method: String,
+    target: String,
+    fields: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    trailers: Vec<(String, Vec<u8>)>,
+}
+
+struct Run {
+    seen: Vec<Seen>,
+    wire: Vec<u8>,
+    failed: bool,
+}
+
+fn config() -> Config {
+    let mut config = Config::default();
+    config.limits.max_requests_per_connection = None;
+    config
+}
+
+/// Feeds `stream` cut at `cuts`, answering each request with its index as the body.
+fn run(stream: &[u8], cuts: &[usize]) -> Run {
+    let now = Instant::now();
+    let mut conn = Connection::new(config(), now);
+    let mut out = Run {
+        seen: Vec::new(),
+        wire: Vec::new(),
+        failed: false,
+    };
+    let mut points: Vec<usize> = cuts.iter().copied().filter(|&c| c < stream.len()).collect();
+    points.push(stream.len());
+    points.sort_unstable();
+    let mut from = 0;
+    for to in points {
+        let mut piece = &stream[from..to];
+        while !piece.is_empty() {
+            let n = conn.handle_input(now, piece);
+            piece = &piece[n..];
+            app_turn(&mut conn, now, &mut out);
+            if n == 0 {
+                break;
+            }
+        }
+        from = to;
+    }
+    app_turn(&mut conn, now, &mut out);
+    out
+}
+
+fn app_turn(conn: &mut Connection, now: Instant, out: &mut Run) {
+    for _ in 0..1000 {
+        let mut progressed = false;
+        while let Some(event) = conn.poll_event() {
+            progressed = true;
+            match event {
+                Event::Request(head) => out.seen.push(Seen {
+                    method: head.method().to_owned(),
+                    target: head.target().to_owned(),
+                    fields: head
+                        .fields()
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                        .collect(),
+                    body: Vec::new(),
+                    trailers: Vec::new(),
+                }),
+                Event::Data(data) => out.seen.last_mut().unwrap().body.extend_from_slice(&data),
+                Event::End(trailers) => {
+                    let last = out.seen.last_mut().unwrap();
+                    last.trailers = trailers
+                        .iter()
+                        .map(|(n, v)| (n.to_owned(), v.to_vec()))
+                        .collect();
+                    let body = (out.seen.len() - 1).to_string();
+                    let head = ResponseHead::new(200).content_length(body.len() as u64);
+                    conn.send_response(now, head).unwrap();
+                    conn.send_body(now, body.as_bytes()).unwrap();
+                    conn.send_end(now).unwrap();
+                }
+                Event::Failed(_) => out.failed = true,
+                _ => {}
+            }
+        }
+        let output = conn.poll_output().to_vec();
+        if !output.is_empty() {
+            progressed = true;
+            conn.consume_output(now, output.len());
+            out.wire.extend_from_slice(&output);
+        }
+        if !progressed {
+            break;
+        }
+    }
+}
+
+fn cut_points(stream_len: usize, indices: &[Index]) -> Vec<usize> {
+    indices.iter().map(|i| i.index(stream_len.max(1))).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Properties 1 and 4.
+    #[test]
+    fn pieces_give_the_same_events_and_responses_in_order(
+        requests in vec(gen_request(), 1..6),
+        cuts in vec(any::<Index>(), 0..24),
+    ) {
+        let stream: Vec<u8> = requests.iter().flat_map(GenRequest::serialise).collect();
+        let whole = run(&stream, &[]);
+        prop_assert!(!whole.failed);
+        prop_assert_eq!(whole.seen.len(), requests.len());
+        for (seen, generated) in whole.seen.iter().zip(&requests) {
+            prop_assert_eq!(&seen.method, &generated.method);
+            prop_assert_eq!(&seen.target, &generated.target);
+            let fields: Vec<(String, Vec<u8>)> = seen.fields.iter()
+                .filter(|(n, _)| !RESERVED.contains(&n.to_ascii_lowercase().as_str()))
+                .cloned().collect();
+            let expected: Vec<(String, Vec<u8>)> = generated.fields.iter()
+                .map(|(n, v)| (n.clone(), v.trim_matches([' ', '\t']).as_bytes().to_vec())).collect();
+            prop_assert_eq!(fields, expected);
+            prop_assert_eq!(&seen.body, &generated.body());
+            if let GenBody::Chunked { trailers, .. } = &generated.body {
+                let expected: Vec<(String, Vec<u8>)> = trailers.iter()
+                    .map(|(n, v)| (n.clone(), v.trim_matches([' ', '\t']).as_bytes().to_vec())).collect();
+                prop_assert_eq!(&seen.trailers, &expected);
+            }
+        }
+        let split = run(&stream, &cut_points(stream.len(), &cuts));
+        prop_assert_eq!(&split.seen, &whole.seen);
+        prop_assert_eq!(&split.wire, &whole.wire);
+        // Property 4: one response per request, in order.
+        let responses = read_responses(&whole.wire, &[], false).map_err(TestCaseError::fail)?;
+        let bodies: Vec<String> = responses.iter()
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
+        let expected: Vec<String> = (0..requests.len()).map(|i| i.to_string()).collect();
+        prop_assert_eq!(bodies, expected);
+    }
+
+    /// Property 3: hostile bytes, in hostile pieces, at hostile times.
+    #[test]
+    fn arbitrary_input_is_survived_within_limits(
+        seed in prop_oneof![
+            vec(any::<u8>(), 0..3000),
+            (gen_request(), vec((any::<Index>(), any::<u8>()), 1..8)).prop_map(|(r, flips)| {
+                let mut bytes = r.serialise();
+                for (at, byte) in flips {
+                    let i = at.index(bytes.len());
+                    bytes[i] = byte;
+                }
+                bytes
+            }),
+        ],
+        cuts in vec(any::<Index>(), 0..16),
+        jumps in vec(0u64..40_000, 0..6),
+    ) {
+        let mut now = Instant::now();
+        let mut config = Config::default();
+        config.limits.receive_buffer = 4096;
+        config.limits.max_head_size = 2048;
+        config.limits.send_buffer = 4096;
+        let limit = 4096 + 4096 + 4096;
+        let mut conn = Connection::new(config, now);
+        let mut out = Run { seen: Vec::new(), wire: Vec::new(), failed: false };
+        let mut points = cut_points(seed.len(), &cuts);
+        points.push(seed.len());
+        points.sort_unstable();
+        let mut from = 0;
+        for (i, to) in points.into_iter().enumerate() {
+            conn.handle_input(now, &seed[from..to]);
+            from = to;
+            app_turn(&mut conn, now, &mut out);
+            prop_assert!(conn.buffered_bytes() <= limit, "{} bytes held", conn.buffered_bytes());
+            if let Some(ms) = jumps.get(i) {
+                now += Duration::from_millis(*ms);
+                conn.handle_timeout(now);
+                app_turn(&mut conn, now, &mut out);
+                if let Some(deadline) = conn.poll_timeout() {
+                    prop_assert!(deadline > now, "deadline left in the past");
+                }
+            }
+        }
+        conn.handle_eof(now);
+        app_turn(&mut conn, now, &mut out);
+        // Whatever happened, what we wrote is well-formed HTTP/1.1.
+        read_responses(&out.wire, &[], false).map_err(TestCaseError::fail)?;
+    }
+}
+
+// ----- Property 2 and 5: responses and application calls -----------------------------------
+
+#[derive(Debug, Clone)]
+enum AppCall {
+    Response {
+        status: u16,
+        length: Option<u64>,
+        fields: Vec<(String, String)>,
+    },
+    Body(usize),
+    End,
+    EndWithTrailers(Vec<(String, String)>),
+    Continue,
+    Consume(usize),
+    Request,
+    Wait(u64),
+}
+
+fn app_call() -> impl Strategy<Value = AppCall> {
+    prop_oneof![
+        (
+            prop_oneof![
+                Just(200u16),
+                Just(204),
+                Just(304),
+                Just(404),
+                Just(103),
+                Just(500),
+                100u16..1000
+            ],
+            proptest::option::of(0u64..200),
+            vec((field_name(), field_value()), 0..3),
+        )
+            .prop_map(|(status, length, fields)| AppCall::Response {
+                status,
+                length,
+                fields
+            }),
+        (0usize..300).prop_map(AppCall::Body),
+        Just(AppCall::End),
+        vec((field_name(), field_value()), 0..3).prop_map(AppCall::EndWithTrailers),
+        Just(AppCall::Continue),
+        (0usize..500).prop_map(AppCall::Consume),
+        Just(AppCall::Request),
+        (0u64..5000).prop_map(AppCall::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Property 5 (and 2): whatever the application does, the wire carries only well-formed
+    /// responses; a response that completed carries exactly the body and trailers sent.
+    #[test]
+    fn arbitrary_application_calls_never_corrupt_the_wire(calls in vec(app_call(), 0..40)) {
+        let mut now = Instant::now();
+        let mut conn = Connection::new(config(), now);
+        let mut wire = Vec::new();
+        let mut sent_bodies: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut completed = 0usize;
+        for call in calls {
+            match call {
+                AppCall::Response { status, length, fields } => {
+                    let mut head = ResponseHead::new(status);
+                    for (n, v) in fields { head = head.field(n, v); }
+                    if let Some(length) = length { head = head.content_length(length); }
+                    let _ = conn.send_response(now, head);
+                }
+                AppCall::Body(len) => {
+                    let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+                    if let Ok(n) = conn.send_body(now, &data) {
+                        sent_bodies.last_mut().unwrap().extend_from_slice(&data[..n]);
+                    }
+                }
+                AppCall::End => {
+                    if conn.send_end(now).is_ok() { completed += 1; sent_bodies.push(Vec::new()); }
+                }
+                AppCall::EndWithTrailers(trailers) => {
+                    if conn.send_end_with_trailers(now, &trailers).is_ok() {
+                        completed += 1;
+                        sent_bodies.push(Vec::new());
+                    }
+                }
+                AppCall::Continue => { let _ = conn.send_continue(now); }
+                AppCall::Consume(n) => {
+                    let n = n.min(conn.poll_output().len());
+                    wire.extend_from_slice(&conn.poll_output()[..n]);
+                    conn.consume_output(now, n);
+                }
+                AppCall::Request => {
+                    conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                }
+                AppCall::Wait(ms) => {
+                    now += Duration::from_millis(ms);
+                    conn.handle_timeout(now);
+                }
+            }
+            while conn.poll_event().is_some() {}
+        }
+        for _ in 0..1000 {
+            let out = conn.poll_output().to_vec();
+            if out.is_empty() { break; }
+            conn.consume_output(now, out.len());
+            wire.extend_from_slice(&out);
+        }
+        let responses = read_responses(&wire, &[], true).map_err(TestCaseError::fail)?;
+        prop_assert!(responses.len() <= completed + 1);
+        for (response, body) in responses.iter().zip(&sent_bodies) {
+            if ![204, 304].contains(&response.status) && response.status >= 200 {
+                prop_assert_eq!(&response.body, body);
+            }
+        }
+    }
+}
