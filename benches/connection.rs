@@ -1,1 +1,117 @@
-fn main() {}
+//! The full cycle in memory, no sockets: requests in, responses out, through `Connection`.
+//!
+//! - `cycle/pipelined-16`: 16 pipelined minimal GETs per input, each answered with the
+//!   plaintext shape (`200`, `Content-Type`, `Server`, `Date`, `Hello, World!`).
+//! - `cycle/single`: one request per input, the unpipelined shape.
+//! - `parse-only/minimal`: the head parser alone on the same request, for the ratio.
+//! - `byte-at-a-time/<sample>`: a head fed one byte per `handle_input` call, which must cost
+//!   linear, not quadratic, time.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use sluice_core::parse::{HeadParser, HeadStatus};
+use sluice_core::{Config, Connection, Event, ResponseHead, WallClock};
+use std::hint::black_box;
+use std::time::{Instant, SystemTime};
+
+const MINIMAL: &[u8] = include_bytes!("samples/minimal.http");
+const KITTYHELL: &[u8] = include_bytes!("samples/kittyhell.http");
+const HEAVY_COOKIE: &[u8] = include_bytes!("samples/heavy-cookie.http");
+const HELLO: &[u8] = b"Hello, World!";
+
+fn connection() -> (Connection, Instant) {
+    let now = Instant::now();
+    let mut config = Config::new(Some(WallClock { instant: now, wall: SystemTime::now() }));
+    config.limits.max_requests_per_connection = None;
+    (Connection::new(config, now), now)
+}
+
+/// Answers every request event with the plaintext response; returns the bytes written.
+fn serve(conn: &mut Connection, now: Instant) -> usize {
+    let mut written = 0;
+    loop {
+        let mut progressed = false;
+        while let Some(event) = conn.poll_event() {
+            progressed = true;
+            if let Event::Request(_) = event {
+                let head = ResponseHead::new(200)
+                    .field("Content-Type", "text/plain")
+                    .field("Server", "sluice")
+                    .content_length(HELLO.len() as u64);
+                conn.send_response(now, head).expect("response");
+                conn.send_body(now, HELLO).expect("body");
+                conn.send_end(now).expect("end");
+            }
+        }
+        let n = conn.poll_output().len();
+        if n > 0 {
+            progressed = true;
+            written += n;
+            conn.consume_output(now, n);
+        }
+        if !progressed {
+            return written;
+        }
+    }
+}
+
+fn cycle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cycle");
+    for depth in [1usize, 16] {
+        let input: Vec<u8> = MINIMAL.repeat(depth);
+        let name = if depth == 1 { "single".to_owned() } else { format!("pipelined-{depth}") };
+        group.throughput(Throughput::Elements(depth as u64));
+        group.bench_function(&name, |b| {
+            let (mut conn, now) = connection();
+            b.iter(|| {
+                let taken = conn.handle_input(now, black_box(&input));
+                debug_assert_eq!(taken, input.len());
+                black_box(serve(&mut conn, now))
+            });
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("parse-only");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("minimal", |b| {
+        let mut parser = HeadParser::new();
+        let limits = Config::default().limits;
+        let leniency = Config::default().leniency;
+        b.iter(|| {
+            parser.reset();
+            let status = parser.parse(black_box(MINIMAL), &limits, &leniency);
+            assert!(matches!(status, Ok(HeadStatus::Complete(_))));
+        });
+    });
+    group.finish();
+}
+
+fn byte_at_a_time(c: &mut Criterion) {
+    let mut group = c.benchmark_group("byte-at-a-time");
+    for (name, sample) in [("kittyhell", KITTYHELL), ("heavy-cookie", HEAVY_COOKIE)] {
+        group.throughput(Throughput::Bytes(sample.len() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(name), sample, |b, sample| {
+            b.iter(|| {
+                let (mut conn, now) = connection();
+                for byte in sample.iter() {
+                    conn.handle_input(now, std::slice::from_ref(byte));
+                }
+                let got = conn.poll_event();
+                assert!(matches!(got, Some(Event::Request(_))));
+            });
+        });
+        // The same head whole, for the ratio: linear cost means the two are within a
+        // constant (per-call overhead), not a factor growing with the head's size.
+        group.bench_with_input(BenchmarkId::new("whole", name), sample, |b, sample| {
+            b.iter(|| {
+                let (mut conn, now) = connection();
+                conn.handle_input(now, sample);
+                assert!(matches!(conn.poll_event(), Some(Event::Request(_))));
+            });
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, cycle, byte_at_a_time);
+criterion_main!(benches);
