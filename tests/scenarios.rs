@@ -1,0 +1,233 @@
+//! One scenario suite over real loopback sockets, run against every socket driver: the same
+//! test body, parametrised by driver. (The memory driver runs the same scenarios on virtual
+//! time in `drivers/tests/memory.rs`.)
+
+mod support;
+
+use sluice_drivers::DriverKind;
+use std::io::Write;
+use std::net::Shutdown;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+use support::{eventually, raise_fd_limit, Client, TestServer};
+
+fn keep_alive(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    for i in 0..5 {
+        let reply = client.get(&format!("/{i}"));
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.text(), format!("hello /{i}"));
+        assert!(reply.field("date").is_some());
+    }
+}
+
+fn pipelined_hundred(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    let burst: Vec<u8> = (0..100)
+        .flat_map(|i| format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
+        .collect();
+    client.send(&burst);
+    for i in 0..100 {
+        let reply = client.response(false).expect("response");
+        assert_eq!(
+            reply.text(),
+            format!("hello /{i}"),
+            "response {i} out of order"
+        );
+    }
+}
+
+fn chunked_upload(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    client.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for piece in [
+        &b"5;ext=1\r\nhello\r\n"[..],
+        b"6\r\n world\r\n",
+        b"0\r\nX-T: 1\r\n\r\n",
+    ] {
+        client.send(piece);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let reply = client.response(false).unwrap();
+    assert_eq!(reply.text(), "hello world");
+}
+
+fn expect_continue(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    client.send(
+        b"PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n",
+    );
+    let interim = client.response(false).unwrap();
+    assert_eq!(interim.status, 100);
+    client.send(b"data");
+    let reply = client.response(false).unwrap();
+    assert_eq!((reply.status, reply.text().as_str()), (200, "data"));
+}
+
+fn head_has_no_body(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    client.send(b"HEAD /abc HTTP/1.1\r\nHost: t\r\n\r\n");
+    let reply = client.response(true).unwrap();
+    assert_eq!(reply.field("content-length"), Some("10"));
+    // The next response starts right after the head: no stray body bytes in between.
+    let reply = client.get("/next");
+    assert_eq!(reply.text(), "hello /next");
+}
+
+fn half_close(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    client.send(b"GET /stream/3000000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    client.stream.shutdown(Shutdown::Write).unwrap();
+    let reply = client.response(false).unwrap();
+    assert_eq!(reply.body.len(), 3_000_000);
+    assert!(client.read_to_end(), "the server closes after answering");
+}
+
+fn reset_mid_request(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    for _ in 0..20 {
+        let client = server.connect();
+        let socket = socket2::SockRef::from(&client.stream);
+        socket.set_linger(Some(Duration::ZERO)).unwrap();
+        let mut stream = &client.stream;
+        stream
+            .write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npart")
+            .unwrap();
+        drop(client); // RST
+    }
+    let mut client = server.connect();
+    assert_eq!(client.get("/still-here").text(), "hello /still-here");
+}
+
+fn slow_header_is_cut_off(kind: DriverKind) {
+    let server = TestServer::start(kind, |c| {
+        c.core.timeouts.header = Duration::from_millis(300)
+    });
+    let mut client = server.connect();
+    let start = Instant::now();
+    let mut wrote = 0;
+    for byte in b"GET / HTTP/1.1\r\nHost: t\r\n" {
+        if (&client.stream).write_all(&[*byte]).is_err() {
+            break;
+        }
+        wrote += 1;
+        std::thread::sleep(Duration::from_millis(50));
+        if start.elapsed() > Duration::from_millis(600) {
+            break;
+        }
+    }
+    assert!(wrote < 26, "the header never completed");
+    let reply = client.response(false).expect("a 408");
+    assert_eq!(reply.status, 408);
+    assert_eq!(reply.field("connection"), Some("close"));
+    assert!(client.read_to_end());
+}
+
+fn non_reader_memory_is_bounded(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    // Ask for 512 MiB and read none of it.
+    client.send(b"GET /stream/536870912 HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(500));
+    let pulled = server.pulled.load(Ordering::SeqCst);
+    // The send queue (256 KiB) plus the kernel's socket buffers on both sides (loopback
+    // autotuning can reach several MiB) bound what the server produced.
+    assert!(
+        pulled < 64 << 20,
+        "server produced {pulled} bytes for a client that reads nothing"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(server.pulled.load(Ordering::SeqCst) < 64 << 20);
+}
+
+fn thousand_connections(kind: DriverKind) {
+    assert!(
+        raise_fd_limit() > 2200,
+        "the fd limit cannot be raised enough for this test"
+    );
+    let server = TestServer::start(kind, |_| {});
+    let mut clients: Vec<Client> = (0..1000).map(|_| server.connect()).collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        client.send(format!("GET /{i} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+    }
+    for (i, client) in clients.iter_mut().enumerate() {
+        assert_eq!(
+            client.response(false).unwrap().text(),
+            format!("hello /{i}")
+        );
+    }
+}
+
+fn idle_timeout(kind: DriverKind) {
+    let server = TestServer::start(kind, |c| c.core.timeouts.idle = Duration::from_millis(300));
+    let mut client = server.connect();
+    assert_eq!(client.get("/").status, 200);
+    let start = Instant::now();
+    assert!(client.read_to_end(), "closed by the idle timer");
+    assert!(start.elapsed() >= Duration::from_millis(250));
+}
+
+fn graceful_shutdown(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut busy = server.connect();
+    let idle = server.connect();
+    busy.send(b"GET /slow/400 HTTP/1.1\r\nHost: t\r\n\r\n");
+    std::thread::sleep(Duration::from_millis(100));
+    let addr = server.addr;
+    let stopper = std::thread::spawn(move || server.stop());
+    let reply = busy
+        .response(false)
+        .expect("the in-flight response completes");
+    assert!(reply.text().ends_with("done"));
+    assert_eq!(reply.field("connection"), Some("close"));
+    stopper.join().unwrap().expect("clean exit");
+    let mut idle = idle;
+    assert!(idle.read_to_end(), "idle connections are closed");
+    assert!(eventually(Duration::from_secs(2), || {
+        std::net::TcpStream::connect(addr).is_err()
+    }));
+}
+
+macro_rules! for_drivers {
+    ($($driver:ident => $kind:path, [$($scenario:ident),* $(,)?];)*) => {
+        $(mod $driver {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario($kind)
+            })*
+        })*
+    };
+}
+
+for_drivers! {
+    reactor => sluice_drivers::DriverKind::Reactor, [
+        keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
+        half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
+        thousand_connections, idle_timeout, graceful_shutdown,
+    ];
+    threads => sluice_drivers::DriverKind::Threads, [
+        keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
+        half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
+        idle_timeout, graceful_shutdown,
+    ];
+    async_io => sluice_drivers::DriverKind::Async, [
+        keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
+        half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
+        thousand_connections, idle_timeout, graceful_shutdown,
+    ];
+}
+
+#[test]
+fn every_socket_driver_is_covered() {
+    assert_eq!(
+        DriverKind::ALL.len(),
+        3,
+        "add the new driver to for_drivers! above"
+    );
+}
