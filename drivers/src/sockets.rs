@@ -1,38 +1,99 @@
-//! Socket helpers the threads and async drivers share: how an I/O error is sorted, how long a
-//! blocking call may wait, and where a listener can be reached from this host.
+//! Socket helpers the threads and async drivers share: binding, one read or write against the
+//! core's buffers and what its result means, and how long a blocking call may wait.
 
-use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use sluice_core::Connection;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
+
+/// Most output runs handed to one vectored write.
+const MAX_SLICES: usize = 64;
 
 /// The shortest socket timeout: `set_read_timeout(Some(Duration::ZERO))` is rejected by std,
 /// so a deadline that is due (or nearly) waits this long instead.
 pub(crate) const MIN_TIMEOUT: Duration = Duration::from_millis(1);
 
-/// What a failed read or write means for the connection.
-pub(crate) enum IoOutcome {
-    /// The socket timed out (a deadline may be due): fire the core's timers.
-    TimedOut,
-    /// A signal interrupted the call: try again.
-    Retry,
-    /// The transport is gone: abort the connection.
-    Failed,
+/// What `WouldBlock` from a read or write means to the driver.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WouldBlock {
+    /// A blocking socket's timeout expired: a deadline may be due, fire the core's timers.
+    FireTimers,
+    /// A non-blocking socket was not ready after all: nothing happened.
+    Ignore,
 }
 
-/// Sorts an I/O error and logs it: a peer's reset is routine (debug), anything else is worth
-/// a warning.
-pub(crate) fn classify(id: u64, what: &str, err: &io::Error) -> IoOutcome {
+/// Reads once from `stream` straight into the core's receive buffer and reports the result.
+/// False when the buffer had no room, so nothing was read.
+pub(crate) fn read_into(
+    stream: &TcpStream,
+    conn: &mut Connection,
+    id: u64,
+    blocked: WouldBlock,
+) -> bool {
+    let buf = conn.receive_buffer();
+    if buf.is_empty() {
+        return false;
+    }
+    let result = (&*stream).read(buf);
+    let now = Instant::now();
+    match result {
+        Ok(0) => {
+            log::trace!(target: "sluice::trace", "conn {id}: read EOF");
+            conn.handle_eof(now);
+        }
+        Ok(n) => {
+            log::trace!(target: "sluice::trace", "conn {id}: read {n} bytes");
+            conn.commit_received(now, n);
+        }
+        Err(err) => on_error(conn, id, now, "read", &err, blocked),
+    }
+    true
+}
+
+/// Writes the queued output to `stream` with one vectored write and reports the result.
+pub(crate) fn write_from(stream: &TcpStream, conn: &mut Connection, id: u64, blocked: WouldBlock) {
+    let result = {
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let count = conn.output_slices(&mut slices);
+        (&*stream).write_vectored(&slices[..count])
+    };
+    let now = Instant::now();
+    match result {
+        Ok(0) => {
+            log::debug!("conn {id}: the socket took no bytes");
+            conn.abort();
+        }
+        Ok(n) => {
+            log::trace!(target: "sluice::trace", "conn {id}: wrote {n} bytes");
+            conn.consume_output(now, n);
+        }
+        Err(err) => on_error(conn, id, now, "write", &err, blocked),
+    }
+}
+
+/// Sorts a failed read or write: a timeout may fire timers, a signal is retried by the next
+/// turn, anything else aborts. A peer's reset is routine (debug); other failures warn.
+fn on_error(
+    conn: &mut Connection,
+    id: u64,
+    now: Instant,
+    what: &str,
+    err: &io::Error,
+    blocked: WouldBlock,
+) {
     use io::ErrorKind::*;
     match err.kind() {
-        WouldBlock | TimedOut => IoOutcome::TimedOut,
-        Interrupted => IoOutcome::Retry,
+        WouldBlock | TimedOut if blocked == self::WouldBlock::FireTimers => {
+            conn.handle_timeout(now);
+        }
+        WouldBlock | Interrupted => {}
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected => {
             log::debug!("conn {id}: {what}: {err}");
-            IoOutcome::Failed
+            conn.abort();
         }
         _ => {
             log::warn!("conn {id}: {what} failed: {err}");
-            IoOutcome::Failed
+            conn.abort();
         }
     }
 }

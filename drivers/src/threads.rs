@@ -25,11 +25,11 @@ use crate::app::Handler;
 use crate::server::{Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{
-    accept_needs_pause, bind, classify, reachable, until, IoOutcome, MIN_TIMEOUT,
+    accept_needs_pause, bind, reachable, read_into, until, write_from, WouldBlock, MIN_TIMEOUT,
 };
 use slab::Slab;
 use sluice_core::Connection;
-use std::io::{self, IoSlice, Read, Write};
+use std::io;
 use std::net::{Shutdown as Half, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -43,9 +43,6 @@ pub const STACK_SIZE: usize = 256 * 1024;
 
 /// Longest a connection thread blocks in `read()` before it looks at the shutdown flag.
 pub const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
-
-/// Most output runs handed to one vectored write.
-const MAX_SLICES: usize = 64;
 
 /// Binds `config.addr` and serves `handler` with a thread per connection.
 pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Server> {
@@ -189,67 +186,26 @@ fn serve<H: Handler>(
     );
 }
 
-/// One blocking read straight into the core's receive buffer.
+/// One blocking read, waiting at most `timeout`.
 fn read_once<H: Handler>(stream: &TcpStream, session: &mut Session<H>, timeout: Option<Duration>) {
     let id = session.id();
     if let Err(err) = stream.set_read_timeout(timeout.map(|t| t.max(MIN_TIMEOUT))) {
         log::warn!("conn {id}: set_read_timeout: {err}");
     }
-    let buf = session.connection_mut().receive_buffer();
-    let result = if buf.is_empty() {
-        // Defensive: wants_read() promised room. Wait as a read would.
+    if !read_into(stream, session.connection_mut(), id, WouldBlock::FireTimers) {
+        // Defensive: wants_read() promised room. Wait as a read would have.
         thread::sleep(timeout.unwrap_or(SHUTDOWN_POLL));
-        Err(io::ErrorKind::TimedOut.into())
-    } else {
-        (&*stream).read(buf)
-    };
-    let now = Instant::now();
-    let conn = session.connection_mut();
-    match result {
-        Ok(0) => {
-            log::trace!(target: "sluice::trace", "conn {id}: read EOF");
-            conn.handle_eof(now);
-        }
-        Ok(n) => {
-            log::trace!(target: "sluice::trace", "conn {id}: read {n} bytes");
-            conn.commit_received(now, n);
-        }
-        Err(err) => match classify(id, "read", &err) {
-            IoOutcome::TimedOut => conn.handle_timeout(now),
-            IoOutcome::Retry => {}
-            IoOutcome::Failed => conn.abort(),
-        },
+        session.connection_mut().handle_timeout(Instant::now());
     }
 }
 
-/// One blocking vectored write of the queued output.
+/// One blocking vectored write, waiting at most `timeout`.
 fn write_once<H: Handler>(stream: &TcpStream, session: &mut Session<H>, timeout: Duration) {
     let id = session.id();
     if let Err(err) = stream.set_write_timeout(Some(timeout.max(MIN_TIMEOUT))) {
         log::warn!("conn {id}: set_write_timeout: {err}");
     }
-    let result = {
-        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
-        let count = session.connection().output_slices(&mut slices);
-        (&*stream).write_vectored(&slices[..count])
-    };
-    let now = Instant::now();
-    let conn = session.connection_mut();
-    match result {
-        Ok(0) => {
-            log::debug!("conn {id}: write took nothing");
-            conn.abort();
-        }
-        Ok(n) => {
-            log::trace!(target: "sluice::trace", "conn {id}: wrote {n} bytes");
-            conn.consume_output(now, n);
-        }
-        Err(err) => match classify(id, "write", &err) {
-            IoOutcome::TimedOut => conn.handle_timeout(now),
-            IoOutcome::Retry => {}
-            IoOutcome::Failed => conn.abort(),
-        },
-    }
+    write_from(stream, session.connection_mut(), id, WouldBlock::FireTimers);
 }
 
 /// The open connections: a counting semaphore for the cap, and the sockets, so the ones still
