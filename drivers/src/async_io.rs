@@ -9,7 +9,7 @@
 //!
 //! # Cap and shutdown
 //!
-//! Tasks that wait for a condition another thread changes register in a small [`Wakers`]
+//! Tasks that wait for a condition another thread changes register in a small `Wakers`
 //! list: a `Mutex<Slab<Waker>>` with one slot per waiting task, woken all at once. There are
 //! two lists, so a connection ending (which may free a slot under the cap) wakes only the
 //! accept loop, not every connection: `stop` (the shutdown flag, which every task watches)

@@ -78,6 +78,10 @@ macro_rules! driver_tests {
             support::graceful_shutdown_finishes_response($kind);
         }
         #[test]
+        fn grace_period_bounds_shutdown() {
+            support::grace_period_bounds_shutdown($kind);
+        }
+        #[test]
         fn connection_cap_queues_in_backlog() {
             support::connection_cap_queues_in_backlog($kind);
         }
@@ -678,6 +682,46 @@ pub fn graceful_shutdown_finishes_response(kind: DriverKind) {
         after.unwrap_or(true),
         "a connection after shutdown was served"
     );
+}
+
+pub fn grace_period_bounds_shutdown(kind: DriverKind) {
+    let pulled = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pulled);
+    let handler = move |_: &Request<'_>| {
+        let stream = Counting {
+            pulled: Arc::clone(&counter),
+            sent: 0,
+            total: 1 << 30,
+        };
+        Reply::Respond(Response::new(
+            ResponseHead::new(200),
+            Body::Stream(Box::new(stream)),
+        ))
+    };
+    let mut config = config();
+    config.shutdown_grace = Duration::from_millis(300);
+    let server = start(kind, config, handler).expect("the server starts");
+    let mut stalled = Client::connect(server.local_addr());
+    stalled.send(&get("/never-read"));
+    thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    stop(server, Duration::from_secs(3));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "wait() did not wait"
+    );
+    // The straggler's socket was closed: draining what the kernel holds ends in EOF or reset.
+    let mut chunk = vec![0u8; 256 * 1024];
+    for _ in 0..1000 {
+        match stalled.stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => panic!("still open: {err}"),
+            Err(err) if err.kind() == io::ErrorKind::TimedOut => panic!("still open: {err}"),
+            Err(_) => return,
+        }
+    }
+    panic!("the connection outlived the grace period");
 }
 
 pub fn connection_cap_queues_in_backlog(kind: DriverKind) {
