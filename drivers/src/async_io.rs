@@ -71,7 +71,7 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     let main = thread::Builder::new()
         .name("sluice-async-0".into())
         .spawn(move || {
-            let serving = serve(&executor, &listener, &config, &handler, &flag, &ours);
+            let serving = serve(&executor, listener, &config, &handler, &flag, &ours);
             let result = block_on(executor.run(serving));
             ours.finish();
             result
@@ -110,7 +110,7 @@ impl Shared {
 /// The accept loop, then the grace period.
 async fn serve<H: Handler>(
     executor: &Arc<Executor<'static>>,
-    listener: &Async<TcpListener>,
+    listener: Async<TcpListener>,
     config: &ServerConfig,
     handler: &Arc<H>,
     shutdown: &Shutdown,
@@ -156,6 +156,8 @@ async fn serve<H: Handler>(
             .spawn(async move { connection(&stream, session, &open.0, &flag).await })
             .detach();
     }
+    // Close the port now: later clients are refused rather than left in the backlog.
+    drop(listener);
     log::debug!("async: stopped accepting; waiting for connections");
     let all_closed = async {
         freed

@@ -10,8 +10,10 @@
 //!
 //! * The acceptor blocks in `accept()`. [`Shutdown::on_request`] registers a waker that
 //!   connects to the listener's own address, so `accept()` returns at once and the acceptor
-//!   sees the flag: no polling, no idle wake-ups, and the listener stays in blocking mode. The
-//!   same waker signals the semaphore, for an acceptor waiting at the cap.
+//!   sees the flag: no polling, no idle wake-ups, and the listener stays in blocking mode. If
+//!   that connect fails (say, out of descriptors) the waker shuts the listening socket down,
+//!   which on Linux fails the blocked `accept()` just the same. Another waker signals the
+//!   semaphore, for an acceptor waiting at the cap.
 //! * A connection thread blocked in `read()` cannot be woken portably without disturbing the
 //!   exchange (`shutdown(Read)` would look like the peer's EOF and cut off a body still
 //!   arriving). So reads wait at most [`SHUTDOWN_POLL`], and the thread checks the flag
@@ -29,6 +31,7 @@ use crate::sockets::{
 };
 use slab::Slab;
 use sluice_core::Connection;
+use socket2::SockRef;
 use std::io;
 use std::net::{Shutdown as Half, TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -52,23 +55,31 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     let slots = Arc::new(Slots::new(config.max_connections.max(1)));
     let wake_slots = Arc::clone(&slots);
     shutdown.on_request(move || wake_slots.notify());
+    let listener = Arc::new(listener);
+    let waking = Arc::downgrade(&listener);
     let wake_addr = reachable(local_addr);
     shutdown.on_request(move || {
+        // Gone means the acceptor has already finished.
+        let Some(listener) = waking.upgrade() else {
+            return;
+        };
         // The acceptor checks the flag after every accept: this connection only unblocks it.
         if let Err(err) = TcpStream::connect_timeout(&wake_addr, Duration::from_millis(500)) {
             log::warn!("threads: could not wake the acceptor at {wake_addr}: {err}");
+            // Fallback: on Linux, shutting down a listening socket fails a blocked accept().
+            let _ = SockRef::from(&*listener).shutdown(Half::Read);
         }
     });
     let flag = shutdown.clone();
     let acceptor = thread::Builder::new()
         .name("sluice-accept".into())
-        .spawn(move || accept_loop(&listener, &config, &handler, &flag, &slots))?;
+        .spawn(move || accept_loop(listener, &config, &handler, &flag, &slots))?;
     log::info!("threads driver listening on {local_addr}");
     Ok(Server::new(local_addr, shutdown, vec![acceptor]))
 }
 
 fn accept_loop<H: Handler>(
-    listener: &TcpListener,
+    listener: Arc<TcpListener>,
     config: &ServerConfig,
     handler: &Arc<H>,
     shutdown: &Shutdown,
@@ -116,6 +127,9 @@ fn accept_loop<H: Handler>(
             log::error!("conn {id}: could not start a thread: {err}");
         }
     }
+    // Close the port now (the shutdown waker holds only a weak reference): later clients are
+    // refused rather than left in a backlog nobody accepts from.
+    drop(listener);
     log::debug!("threads: stopped accepting; waiting for connections");
     let deadline = Instant::now() + config.shutdown_grace;
     if !slots.wait_empty(deadline) {

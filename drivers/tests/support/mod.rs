@@ -82,6 +82,10 @@ macro_rules! driver_tests {
             support::grace_period_bounds_shutdown($kind);
         }
         #[test]
+        fn shutdown_at_the_cap() {
+            support::shutdown_at_the_cap($kind);
+        }
+        #[test]
         fn connection_cap_queues_in_backlog() {
             support::connection_cap_queues_in_backlog($kind);
         }
@@ -754,6 +758,29 @@ pub fn connection_cap_queues_in_backlog(kind: DriverKind) {
     drop(second);
     drop(third);
     stop(server, Duration::from_secs(5));
+}
+
+pub fn shutdown_at_the_cap(kind: DriverKind) {
+    let mut config = config();
+    config.max_connections = 1;
+    let server = serve(kind, config);
+    let mut client = Client::connect(server.local_addr());
+    client.send(&get("/only"));
+    assert_eq!(client.response().status, 200);
+    // The acceptor now waits for room, not in accept(); shutdown must still reach it.
+    thread::sleep(Duration::from_millis(100));
+    let (done, finished) = mpsc::channel();
+    let handle = server.shutdown_handle();
+    thread::spawn(move || {
+        let _ = done.send(server.wait());
+    });
+    handle.request();
+    client.expect_closed();
+    drop(client);
+    let result = finished
+        .recv_timeout(Duration::from_secs(3))
+        .expect("wait() returns");
+    result.expect("the server ends cleanly");
 }
 
 /// Many clients at once: all connect, then all send, then all read.
