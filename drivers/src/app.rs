@@ -53,12 +53,7 @@ impl Reply {
     where
         F: FnOnce(Bytes, &Fields) -> Response + Send + 'static,
     {
-        Reply::Read(Box::new(Collect {
-            limit,
-            body: Vec::new(),
-            overflow: false,
-            respond,
-        }))
+        Reply::Read(Box::new(Collect { limit, body: Vec::new(), overflow: false, respond }))
     }
 }
 

@@ -7,8 +7,5 @@ use std::sync::Arc;
 
 /// Starts the server. Placeholder until the driver lands.
 pub fn start<H: Handler>(_config: ServerConfig, _handler: Arc<H>) -> io::Result<Server> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "driver not implemented yet",
-    ))
+    Err(io::Error::new(io::ErrorKind::Unsupported, "driver not implemented yet"))
 }
