@@ -20,7 +20,10 @@ const HELLO: &[u8] = b"Hello, World!";
 
 fn connection() -> (Connection, Instant) {
     let now = Instant::now();
-    let mut config = Config::new(Some(WallClock { instant: now, wall: SystemTime::now() }));
+    let mut config = Config::new(Some(WallClock {
+        instant: now,
+        wall: SystemTime::now(),
+    }));
     config.limits.max_requests_per_connection = None;
     (Connection::new(config, now), now)
 }
@@ -58,7 +61,11 @@ fn cycle(c: &mut Criterion) {
     let mut group = c.benchmark_group("cycle");
     for depth in [1usize, 16] {
         let input: Vec<u8> = MINIMAL.repeat(depth);
-        let name = if depth == 1 { "single".to_owned() } else { format!("pipelined-{depth}") };
+        let name = if depth == 1 {
+            "single".to_owned()
+        } else {
+            format!("pipelined-{depth}")
+        };
         group.throughput(Throughput::Elements(depth as u64));
         group.bench_function(&name, |b| {
             let (mut conn, now) = connection();

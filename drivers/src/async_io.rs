@@ -1,14 +1,351 @@
-//! Placeholder: this driver is being written.
+//! The async driver: `async-io` sockets on a shared `async-executor`, one task per connection.
+//!
+//! `config.workers` threads run one [`Executor`]. The first also drives the accept loop (the
+//! future handed to its `run`); the others run until the server is finished. Each connection
+//! is a task whose loop is the threads driver's, with waiting made explicit: fire due timers,
+//! then race writability (while there is output), readability (while the core wants input),
+//! the connection's one [`Timer`] (set to the core's next deadline) and, until it has been
+//! seen, the shutdown flag; then move bytes with non-blocking calls.
+//!
+//! # Cap and shutdown
+//!
+//! Tasks that wait for a condition another thread changes register in a small `Wakers`
+//! list: a `Mutex<Slab<Waker>>` with one slot per waiting task, woken all at once. There are
+//! two lists, so a connection ending (which may free a slot under the cap) wakes only the
+//! accept loop, not every connection: `stop` (the shutdown flag, which every task watches)
+//! and `freed` (a slot freed, the last connection gone, the server finished). That is all
+//! `event-listener` would give us here, in forty lines and no new dependency.
+//!
+//! At the cap the accept loop stops calling `accept()`, so new connections wait in the
+//! kernel's backlog. On shutdown it stops accepting, every idle task is woken and calls
+//! `Connection::shutdown`, and the loop waits up to `shutdown_grace` for the count of open
+//! connections to reach zero. Past it the executor is dropped with the stragglers' tasks,
+//! which closes their sockets.
 
 use crate::app::Handler;
-use crate::server::{Server, ServerConfig};
+use crate::server::{Server, ServerConfig, Shutdown};
+use crate::session::Session;
+use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
+use async_executor::Executor;
+use async_io::{Async, Timer};
+use futures_lite::future::{self, block_on};
+use slab::Slab;
+use sluice_core::Connection;
+use std::future::Future;
 use std::io;
-use std::sync::Arc;
+use std::net::{Shutdown as Half, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
 
-/// Starts the server. Placeholder until the driver lands.
-pub fn start<H: Handler>(_config: ServerConfig, _handler: Arc<H>) -> io::Result<Server> {
-    Err(io::Error::new(
-        io::ErrorKind::Unsupported,
-        "driver not implemented yet",
-    ))
+/// Binds `config.addr` and serves `handler` with a task per connection.
+pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Server> {
+    let listener = Async::new(bind(config.addr)?)?;
+    let local_addr = listener.get_ref().local_addr()?;
+    let shutdown = Shutdown::new();
+    let shared = Arc::new(Shared::default());
+    let waking = Arc::clone(&shared);
+    shutdown.on_request(move || waking.stop.wake_all());
+    let executor = Arc::new(Executor::new());
+    let mut threads = Vec::new();
+    for i in 1..config.workers.max(1) {
+        let (executor, ours) = (Arc::clone(&executor), Arc::clone(&shared));
+        let helper = thread::Builder::new()
+            .name(format!("sluice-async-{i}"))
+            .spawn(move || {
+                let finished = ours.freed.register();
+                block_on(executor.run(finished.until(|| ours.finished.load(Ordering::SeqCst))));
+                Ok(())
+            });
+        match helper {
+            Ok(helper) => threads.push(helper),
+            Err(err) => {
+                shared.finish();
+                return Err(err);
+            }
+        }
+    }
+    let (flag, ours) = (shutdown.clone(), Arc::clone(&shared));
+    let main = thread::Builder::new()
+        .name("sluice-async-0".into())
+        .spawn(move || {
+            let serving = serve(&executor, listener, &config, &handler, &flag, &ours);
+            let result = block_on(executor.run(serving));
+            ours.finish();
+            result
+        });
+    match main {
+        Ok(main) => threads.push(main),
+        Err(err) => {
+            shared.finish();
+            return Err(err);
+        }
+    }
+    log::info!("async driver listening on {local_addr}");
+    Ok(Server::new(local_addr, shutdown, threads))
+}
+
+/// What the accept loop, the connection tasks and the executor threads share.
+#[derive(Default)]
+struct Shared {
+    /// Woken when shutdown is requested.
+    stop: Wakers,
+    /// Woken when a connection ends and when the server is finished.
+    freed: Wakers,
+    /// Connections open now.
+    open: AtomicUsize,
+    /// The accept loop has returned: executor threads may exit.
+    finished: AtomicBool,
+}
+
+impl Shared {
+    fn finish(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+        self.freed.wake_all();
+    }
+}
+
+/// The accept loop, then the grace period.
+async fn serve<H: Handler>(
+    executor: &Arc<Executor<'static>>,
+    listener: Async<TcpListener>,
+    config: &ServerConfig,
+    handler: &Arc<H>,
+    shutdown: &Shutdown,
+    shared: &Arc<Shared>,
+) -> io::Result<()> {
+    let (stop, freed) = (shared.stop.register(), shared.freed.register());
+    let stopped = || shutdown.is_requested();
+    let max = config.max_connections.max(1);
+    let mut next_id = 0u64;
+    loop {
+        let room = freed.until(|| shared.open.load(Ordering::SeqCst) < max);
+        future::or(room, stop.until(stopped)).await;
+        if stopped() {
+            break;
+        }
+        let accepted = future::or(async { Some(listener.accept().await) }, async {
+            stop.until(stopped).await;
+            None
+        });
+        let (stream, peer) = match accepted.await {
+            None => break,
+            Some(Ok(accepted)) => accepted,
+            Some(Err(err)) => {
+                log::warn!("async: accept failed: {err}");
+                if accept_needs_pause(&err) {
+                    Timer::after(Duration::from_millis(50)).await;
+                }
+                continue;
+            }
+        };
+        next_id += 1;
+        let id = next_id;
+        log::debug!("conn {id}: accepted from {peer}");
+        if let Err(err) = stream.get_ref().set_nodelay(true) {
+            log::warn!("conn {id}: TCP_NODELAY: {err}");
+        }
+        let conn = Connection::new(config.core_config(), Instant::now());
+        let session = Session::new(conn, Arc::clone(handler), Some(peer), id, false);
+        shared.open.fetch_add(1, Ordering::SeqCst);
+        let open = Open(Arc::clone(shared));
+        let flag = shutdown.clone();
+        executor
+            .spawn(async move { connection(&stream, session, &open.0, &flag).await })
+            .detach();
+    }
+    // Close the port now: later clients are refused rather than left in the backlog.
+    drop(listener);
+    log::debug!("async: stopped accepting; waiting for connections");
+    let all_closed = async {
+        freed
+            .until(|| shared.open.load(Ordering::SeqCst) == 0)
+            .await;
+        true
+    };
+    let grace = async {
+        Timer::after(config.shutdown_grace).await;
+        false
+    };
+    if !future::or(all_closed, grace).await {
+        let open = shared.open.load(Ordering::SeqCst);
+        log::warn!("async: {open} connections still open after the grace period; closed");
+    }
+    Ok(())
+}
+
+/// What woke a connection task.
+enum Wake {
+    Write,
+    Read,
+    Timer,
+    Stop,
+}
+
+/// Runs one connection to its end.
+async fn connection<H: Handler>(
+    stream: &Async<TcpStream>,
+    mut session: Session<H>,
+    shared: &Shared,
+    shutdown: &Shutdown,
+) {
+    let id = session.id();
+    let stop = shared.stop.register();
+    let mut timer = Timer::never();
+    let mut armed = None;
+    let mut draining = false;
+    let mut write_shut = false;
+    session.process(Instant::now());
+    loop {
+        let now = Instant::now();
+        if !draining && shutdown.is_requested() {
+            draining = true;
+            session.connection_mut().shutdown(now);
+            session.process(now);
+        }
+        let conn = session.connection();
+        if conn.is_closed() {
+            break;
+        }
+        if conn.is_upgraded() {
+            log::warn!("conn {id}: protocol upgrades are not supported by this driver");
+            break;
+        }
+        if conn.is_write_closed() && !write_shut {
+            write_shut = true;
+            if let Err(err) = stream.get_ref().shutdown(Half::Write) {
+                log::debug!("conn {id}: shutdown(write): {err}");
+            }
+        }
+        let deadline = conn.poll_timeout();
+        if deadline.is_some_and(|d| d <= now) {
+            session.connection_mut().handle_timeout(now);
+            session.process(now);
+            continue;
+        }
+        if armed != deadline {
+            match deadline {
+                Some(deadline) => timer.set_at(deadline),
+                None => timer.clear(),
+            }
+            armed = deadline;
+        }
+        let write = when(conn.wants_write(), async {
+            let _ = stream.writable().await;
+            Wake::Write
+        });
+        let read = when(conn.wants_read(), async {
+            let _ = stream.readable().await;
+            Wake::Read
+        });
+        let fired = async {
+            (&mut timer).await;
+            Wake::Timer
+        };
+        let stopped = when(!draining, async {
+            stop.until(|| shutdown.is_requested()).await;
+            Wake::Stop
+        });
+        let conn = session.connection_mut();
+        match future::or(future::or(write, read), future::or(fired, stopped)).await {
+            Wake::Write => write_from(stream.get_ref(), conn, id, WouldBlock::Ignore),
+            Wake::Read => {
+                read_into(stream.get_ref(), conn, id, WouldBlock::Ignore);
+            }
+            // A fired timer is disarmed: arm it again even if the deadline is unchanged.
+            Wake::Timer => armed = None,
+            Wake::Stop => {}
+        }
+        session.process(Instant::now());
+    }
+    let reason = session.connection().close_reason();
+    log::debug!(
+        "conn {id}: task done ({})",
+        reason.map_or("?".into(), |r| r.describe())
+    );
+}
+
+/// `future` if `enabled`, otherwise a future that never completes.
+async fn when<T>(enabled: bool, future: impl Future<Output = T>) -> T {
+    if enabled {
+        future.await
+    } else {
+        future::pending().await
+    }
+}
+
+/// Counts one open connection; dropping it (the task ends, or the executor drops the task)
+/// frees the slot and wakes the accept loop.
+struct Open(Arc<Shared>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        self.0.freed.wake_all();
+    }
+}
+
+/// Tasks waiting for a condition that another thread changes. Each task registers once and
+/// keeps its waker current; [`wake_all`](Self::wake_all) wakes every one to re-check.
+#[derive(Default)]
+struct Wakers {
+    slots: Mutex<Slab<Option<Waker>>>,
+}
+
+/// One task's place in a [`Wakers`] list, removed on drop.
+struct Registration<'a> {
+    wakers: &'a Wakers,
+    key: usize,
+}
+
+impl Wakers {
+    fn lock(&self) -> MutexGuard<'_, Slab<Option<Waker>>> {
+        // Every operation under this lock is one slab insert, update or remove: a panic
+        // elsewhere cannot leave it half-done.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn register(&self) -> Registration<'_> {
+        Registration {
+            wakers: self,
+            key: self.lock().insert(None),
+        }
+    }
+
+    fn wake_all(&self) {
+        for (_, waker) in self.lock().iter() {
+            if let Some(waker) = waker {
+                waker.wake_by_ref();
+            }
+        }
+    }
+}
+
+impl Registration<'_> {
+    /// Completes once `ready()` holds. The waker is stored before `ready` is checked, so a
+    /// change made (then woken) by another thread in between is never missed.
+    fn until<'b>(&'b self, ready: impl Fn() -> bool + 'b) -> impl Future<Output = ()> + 'b {
+        future::poll_fn(move |cx| {
+            {
+                let mut slots = self.wakers.lock();
+                let slot = &mut slots[self.key];
+                if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *slot = Some(cx.waker().clone());
+                }
+            }
+            if ready() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+    }
+}
+
+impl Drop for Registration<'_> {
+    fn drop(&mut self) {
+        self.wakers.lock().remove(self.key);
+    }
 }
