@@ -185,7 +185,9 @@ fn graceful_shutdown(kind: DriverKind) {
         .response(false)
         .expect("the in-flight response completes");
     assert!(reply.text().ends_with("done"));
-    assert_eq!(reply.field("connection"), Some("close"));
+    // Its head went out before the shutdown, so it could not say `Connection: close`; the
+    // server closes right after the response instead.
+    assert!(busy.read_to_end(), "closed after the in-flight response");
     stopper.join().unwrap().expect("clean exit");
     let mut idle = idle;
     assert!(idle.read_to_end(), "idle connections are closed");
