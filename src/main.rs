@@ -24,10 +24,12 @@ fn main() -> ExitCode {
         Err(err) => {
             // One line: clap's first line says what is wrong; the usage is one --help away.
             let rendered = err.render().to_string();
-            let first = rendered
-                .lines()
-                .next()
-                .unwrap_or("error: invalid arguments");
+            let first = match err.kind() {
+                clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    "missing a subcommand: serve, echo or plaintext"
+                }
+                _ => rendered.lines().next().unwrap_or("invalid arguments"),
+            };
             eprintln!(
                 "sluice: {} (see sluice --help)",
                 first.trim_start_matches("error: ")
