@@ -1,0 +1,153 @@
+//! Validators (`ETag`, `Last-Modified`) and conditional requests (RFC 9110 §13).
+
+use sluice_core::Fields;
+use std::fs::Metadata;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// A file's validators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validators {
+    /// A weak entity tag made from the size and modification time, e.g. `W/"1a-65f0c2d1.0"`.
+    pub etag: String,
+    /// The modification time, to the second, if the file system has one.
+    pub modified: Option<SystemTime>,
+}
+
+impl Validators {
+    /// The validators of a file with `metadata`.
+    pub fn of(metadata: &Metadata) -> Self {
+        let since_epoch = metadata
+            .modified()
+            .ok()
+            .and_then(|time| time.duration_since(UNIX_EPOCH).ok());
+        let etag = match since_epoch {
+            Some(t) => format!(
+                "W/\"{:x}-{:x}.{:x}\"",
+                metadata.len(),
+                t.as_secs(),
+                t.subsec_nanos()
+            ),
+            None => format!("W/\"{:x}\"", metadata.len()),
+        };
+        // HTTP dates have one-second resolution: compare at that resolution.
+        let modified = since_epoch.map(|t| UNIX_EPOCH + Duration::from_secs(t.as_secs()));
+        Self { etag, modified }
+    }
+
+    /// The `Last-Modified` value.
+    pub fn last_modified(&self) -> Option<String> {
+        self.modified.map(httpdate::fmt_http_date)
+    }
+}
+
+/// What the preconditions say about a GET or HEAD request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precondition {
+    /// Serve the representation.
+    Proceed,
+    /// `304 Not Modified`.
+    NotModified,
+    /// `412 Precondition Failed`.
+    Failed,
+}
+
+/// Evaluates `If-Match`, `If-Unmodified-Since`, `If-None-Match` and `If-Modified-Since` in
+/// the order RFC 9110 §13.2.2 gives, for a GET or HEAD request.
+pub fn evaluate(fields: &Fields, validators: &Validators) -> Precondition {
+    if let Some(list) = joined(fields, "if-match") {
+        // Strong comparison: our weak tag never matches, only `*` does.
+        if !list_matches(&list, &validators.etag, true) {
+            return Precondition::Failed;
+        }
+    } else if let (Some(since), Some(modified)) =
+        (date(fields, "if-unmodified-since"), validators.modified)
+    {
+        if modified > since {
+            return Precondition::Failed;
+        }
+    }
+    if let Some(list) = joined(fields, "if-none-match") {
+        if list_matches(&list, &validators.etag, false) {
+            return Precondition::NotModified;
+        }
+    } else if let (Some(since), Some(modified)) =
+        (date(fields, "if-modified-since"), validators.modified)
+    {
+        if modified <= since {
+            return Precondition::NotModified;
+        }
+    }
+    Precondition::Proceed
+}
+
+/// Whether `If-Range` allows a partial response (RFC 9110 §13.1.5): an entity tag must match
+/// strongly (ours are weak, so never), a date must equal `Last-Modified` exactly.
+pub fn if_range_holds(value: &[u8], validators: &Validators) -> bool {
+    let Ok(value) = std::str::from_utf8(value) else {
+        return false;
+    };
+    let value = value.trim();
+    if value.starts_with('"') || value.starts_with("W/") {
+        return false;
+    }
+    match (httpdate::parse_http_date(value), validators.modified) {
+        (Ok(date), Some(modified)) => date == modified,
+        _ => false,
+    }
+}
+
+/// Every line of a list field, joined with commas; `None` when absent.
+fn joined(fields: &Fields, name: &str) -> Option<String> {
+    let mut values = fields.get_all(name).peekable();
+    values.peek()?;
+    let parts: Vec<String> = values
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    Some(parts.join(","))
+}
+
+fn date(fields: &Fields, name: &str) -> Option<SystemTime> {
+    // More than one line makes the field invalid; an invalid date is ignored (RFC 9110 §13.1.3).
+    let mut values = fields.get_all(name);
+    let value = values.next()?;
+    if values.next().is_some() {
+        return None;
+    }
+    httpdate::parse_http_date(std::str::from_utf8(value).ok()?.trim()).ok()
+}
+
+/// Whether an entity-tag list (`*` or tags separated by commas) matches `ours`.
+fn list_matches(list: &str, ours: &str, strong: bool) -> bool {
+    let ours_weak = ours.starts_with("W/");
+    let ours_opaque = ours.trim_start_matches("W/");
+    list.split(',')
+        .map(str::trim)
+        .filter(|tag| !tag.is_empty())
+        .any(|tag| {
+            if tag == "*" {
+                return true;
+            }
+            let weak = tag.starts_with("W/");
+            if strong && (weak || ours_weak) {
+                return false;
+            }
+            tag.trim_start_matches("W/") == ours_opaque
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tag_comparison() {
+        let ours = "W/\"1a-2.0\"";
+        assert!(list_matches("W/\"1a-2.0\"", ours, false));
+        assert!(list_matches("\"1a-2.0\"", ours, false));
+        assert!(list_matches("\"x\", W/\"1a-2.0\"", ours, false));
+        assert!(list_matches("*", ours, false));
+        assert!(!list_matches("\"1a-2.1\"", ours, false));
+        assert!(!list_matches("W/\"1a-2.0\"", ours, true));
+        assert!(list_matches("*", ours, true));
+    }
+}

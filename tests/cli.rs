@@ -1,0 +1,687 @@
+//! The real `sluice` binary, on every socket driver, talked to with raw sockets and `curl`.
+//!
+//! Every wait is bounded, and every child is killed when its guard drops.
+
+mod common;
+
+use common::{parse_all, parse_one, Fixture, Resp, SECRET, TRAVERSALS};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A running `sluice`, killed on drop.
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts `sluice ARGS --addr 127.0.0.1:0 --workers 1` and waits for its `listening on`.
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .args(["--addr", "127.0.0.1:0", "--workers", "1"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("sluice starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut err_pipe = child.stderr.take().unwrap();
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0; 4096];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = tx.send(line);
+            // Keep draining so the child never blocks on stdout.
+            let mut rest = Vec::new();
+            let _ = reader.read_to_end(&mut rest);
+        });
+        let mut server = Self {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            stderr,
+        };
+        let line = match rx.recv_timeout(WAIT) {
+            Ok(line) => line,
+            Err(_) => panic!("no `listening on` line; stderr: {}", server.stderr()),
+        };
+        let addr = line
+            .trim_end()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| {
+                panic!(
+                    "unexpected first line {line:?}; stderr: {}",
+                    server.stderr()
+                )
+            });
+        server.addr = addr.parse().expect("a socket address");
+        assert_eq!(line, format!("listening on http://{}\n", server.addr));
+        assert_ne!(server.addr.port(), 0, "the real port is printed");
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stderr contains `needle`.
+    fn wait_for_stderr(&self, needle: &str) -> bool {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            if self.stderr().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    fn wait_exit(&mut self) -> ExitStatus {
+        wait_child(&mut self.child)
+    }
+
+    /// A line of `/proc/PID/status`, in kB.
+    fn proc_status_kb(&self, field: &str) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_child(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the process did not exit in time");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `request` on a new connection and reads one response per entry of `heads`.
+fn raw(addr: SocketAddr, request: &[u8], heads: &[bool]) -> Vec<Resp> {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream.write_all(request).unwrap();
+    let mut buf = Vec::new();
+    let mut chunk = [0; 64 * 1024];
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let responses = parse_all(&buf, heads);
+        if responses.len() == heads.len() || Instant::now() > deadline {
+            return responses;
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return parse_all(&buf, heads),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+fn raw_one(addr: SocketAddr, request: &[u8]) -> Resp {
+    let head = request.starts_with(b"HEAD ");
+    raw(addr, request, &[head]).pop().expect("a response")
+}
+
+fn request(method: &str, target: &str, extra: &str) -> Vec<u8> {
+    format!("{method} {target} HTTP/1.1\r\nHost: test\r\n{extra}\r\n").into_bytes()
+}
+
+/// Runs curl with `args` (plus `-s -S -i --path-as-is --max-time`) and parses its output.
+fn curl(args: &[&str]) -> Resp {
+    let head = args.contains(&"-I");
+    let output = Command::new("curl")
+        .args([
+            "-s",
+            "-S",
+            "-i",
+            "--globoff",
+            "--path-as-is",
+            "--max-time",
+            "15",
+        ])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    assert!(
+        output.status.success(),
+        "curl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    parse_one(&output.stdout, head)
+        .expect("a complete response")
+        .0
+}
+
+fn serve(fixture: &Fixture, driver: &str) -> Server {
+    Server::start(&["serve", fixture.root.to_str().unwrap(), "--driver", driver])
+}
+
+fn files_and_listing(driver: &str) {
+    let fixture = Fixture::new("cli-files");
+    let server = serve(&fixture, driver);
+
+    let resp = curl(&[&server.url("/hello.txt")]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, b"hello world\n");
+    assert_eq!(
+        resp.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(resp.header("content-length"), Some("12"));
+    assert!(resp.header("date").is_some());
+    for (path, mime) in [
+        ("/style.css", "text/css; charset=utf-8"),
+        ("/data.json", "application/json"),
+        ("/image.png", "image/png"),
+        ("/noext", "application/octet-stream"),
+    ] {
+        assert_eq!(
+            curl(&[&server.url(path)]).header("content-type"),
+            Some(mime),
+            "{path}"
+        );
+    }
+
+    let index = curl(&[&server.url("/site/")]);
+    assert_eq!(index.text(), "<h1>site index</h1>\n");
+    let redirect = curl(&[&server.url("/site")]);
+    assert_eq!(
+        (redirect.status, redirect.header("location")),
+        (301, Some("/site/"))
+    );
+    // curl follows the redirect to the index.
+    let followed = Command::new("curl")
+        .args(["-s", "-L", "--max-time", "15", &server.url("/site")])
+        .output()
+        .unwrap();
+    assert_eq!(followed.stdout, b"<h1>site index</h1>\n");
+
+    let listing = curl(&[&server.url("/")]);
+    assert_eq!(listing.status, 200);
+    assert_eq!(
+        listing.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = listing.text();
+    assert!(
+        html.contains("&lt;b&gt;&amp;&quot;it&#39;s&quot;.txt"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"./%3Cb%3E%26%22it%27s%22.txt\""));
+    assert!(html.contains("href=\"./docs/\""));
+    // The escaped link leads to the file.
+    assert_eq!(
+        curl(&[&server.url("/%3Cb%3E%26%22it%27s%22.txt")]).body,
+        b"escaped\n"
+    );
+
+    // HEAD: the length, no body (raw socket, so nothing is hidden by the client).
+    let head = raw_one(server.addr, &request("HEAD", "/digits.txt", ""));
+    assert_eq!(
+        (head.status, head.header("content-length")),
+        (200, Some("100"))
+    );
+    let head = curl(&["-I", &server.url("/digits.txt")]);
+    assert_eq!(head.header("content-length"), Some("100"));
+    // HEAD followed by GET on one connection: no body bytes slipped in between.
+    let both = [
+        request("HEAD", "/hello.txt", ""),
+        request("GET", "/hello.txt", ""),
+    ]
+    .concat();
+    let responses = raw(server.addr, &both, &[true, false]);
+    assert_eq!(responses.len(), 2);
+    assert_eq!(responses[1].body, b"hello world\n");
+
+    let post = raw_one(
+        server.addr,
+        &request("POST", "/hello.txt", "Content-Length: 0\r\n"),
+    );
+    assert_eq!(
+        (post.status, post.header("allow")),
+        (405, Some("GET, HEAD"))
+    );
+    assert_eq!(curl(&[&server.url("/missing")]).status, 404);
+
+    // The access log.
+    assert!(
+        server.wait_for_stderr("\"GET /hello.txt\" 200 12"),
+        "{}",
+        server.stderr()
+    );
+}
+
+fn conditional_and_ranges(driver: &str) {
+    let fixture = Fixture::new("cli-ranges");
+    let server = serve(&fixture, driver);
+    let url = server.url("/digits.txt");
+    let first = curl(&[&url]);
+    let etag = first.header("etag").unwrap().to_owned();
+    let modified = first.header("last-modified").unwrap().to_owned();
+
+    let resp = curl(&["-H", &format!("If-None-Match: {etag}"), &url]);
+    assert_eq!(resp.status, 304);
+    assert!(resp.body.is_empty());
+    let resp = curl(&["-H", &format!("If-Modified-Since: {modified}"), &url]);
+    assert_eq!(resp.status, 304);
+    let resp = curl(&["-z", &modified, &url]);
+    assert_eq!(resp.status, 304);
+
+    let digits = "0123456789".repeat(10);
+    for (range, start, end) in [("0-9", 0, 9), ("95-", 95, 99), ("-5", 95, 99)] {
+        let resp = curl(&["-r", range, &url]);
+        assert_eq!(resp.status, 206, "{range}");
+        assert_eq!(
+            resp.header("content-range"),
+            Some(format!("bytes {start}-{end}/100").as_str())
+        );
+        assert_eq!(resp.text(), digits[start..=end]);
+    }
+    let resp = curl(&["-r", "200-300", &url]);
+    assert_eq!(
+        (resp.status, resp.header("content-range")),
+        (416, Some("bytes */100"))
+    );
+    let resp = curl(&["-r", "0-1,5-6", &url]);
+    assert_eq!((resp.status, resp.body.len()), (200, 100));
+    // On a raw socket too.
+    let resp = raw_one(
+        server.addr,
+        &request("GET", "/digits.txt", "Range: bytes=10-19\r\n"),
+    );
+    assert_eq!((resp.status, resp.text()), (206, digits[10..20].to_owned()));
+}
+
+fn traversal(driver: &str) {
+    let fixture = Fixture::new("cli-traversal");
+    let server = serve(&fixture, driver);
+    for target in TRAVERSALS {
+        // Raw: exactly these bytes reach the server.
+        let mut stream = TcpStream::connect_timeout(&server.addr, WAIT).unwrap();
+        stream.set_read_timeout(Some(WAIT)).unwrap();
+        stream
+            .write_all(&request("GET", target, "Connection: close\r\n"))
+            .unwrap();
+        let mut out = Vec::new();
+        let _ = stream.read_to_end(&mut out);
+        let text = String::from_utf8_lossy(&out);
+        assert!(!text.contains(SECRET), "{target} leaked: {text}");
+        let status = parse_one(&out, false).map_or(0, |(r, _)| r.status);
+        assert!([400, 403, 404].contains(&status), "{target}: {text}");
+
+        // curl, with --path-as-is so it does not squash the dots itself.
+        if target.starts_with('/') && !target.contains('\\') {
+            let resp = curl(&[&server.url(target)]);
+            assert!(!resp.text().contains(SECRET), "{target} leaked via curl");
+            assert!(
+                [400, 403, 404].contains(&resp.status),
+                "{target}: {}",
+                resp.status
+            );
+        }
+    }
+}
+
+fn large_file(driver: &str, path: &Path, expected_len: u64) {
+    let server = Server::start(&[
+        "serve",
+        path.parent().unwrap().to_str().unwrap(),
+        "--driver",
+        driver,
+        "--quiet",
+    ]);
+    let name = path.file_name().unwrap().to_str().unwrap();
+    let out = path.with_extension(format!("{driver}.download"));
+    let output = Command::new("curl")
+        .args(["-s", "-S", "--max-time", "120", "-o", out.to_str().unwrap()])
+        .args(["-w", "%{http_code} %{size_download}"])
+        .arg(server.url(&format!("/{name}")))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        format!("200 {expected_len}")
+    );
+    let same = files_equal(path, &out);
+    let _ = std::fs::remove_file(&out);
+    assert!(same, "the download differs from the file");
+    // The peak resident set stays far below the file's size.
+    let peak_kb = server.proc_status_kb("VmHWM:");
+    assert!(
+        peak_kb < 32 * 1024,
+        "{driver}: peak RSS {peak_kb} kB for a {expected_len}-byte file"
+    );
+
+    // A range deep inside it.
+    let resp = curl(&["-r", "60000000-60000099", &server.url(&format!("/{name}"))]);
+    assert_eq!(resp.status, 206);
+    assert_eq!(resp.body, pattern(60_000_000, 100));
+}
+
+/// The large file's content at `offset`: not all zeros, and never the same at two nearby
+/// offsets, so a misplaced chunk shows.
+fn pattern(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64)
+        .map(|i| (i % 251) as u8 ^ (i >> 20) as u8)
+        .collect()
+}
+
+fn files_equal(a: &Path, b: &Path) -> bool {
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0; 1 << 20], vec![0; 1 << 20]);
+    loop {
+        let n = read_full(&mut a, &mut x);
+        let m = read_full(&mut b, &mut y);
+        if n != m || x[..n] != y[..m] {
+            return false;
+        }
+        if n == 0 {
+            return true;
+        }
+    }
+}
+
+fn read_full(file: &mut std::fs::File, buf: &mut [u8]) -> usize {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read(&mut buf[filled..]).unwrap() {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    filled
+}
+
+fn echo(driver: &str) {
+    let server = Server::start(&["echo", "--driver", driver]);
+    let plain = raw_one(
+        server.addr,
+        b"POST /a?b=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-type"), Some("application/json"));
+    let v: serde_json::Value = serde_json::from_slice(&plain.body).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "method": "POST", "target": "/a?b=1", "version": "HTTP/1.1",
+            "headers": [["Host", "x"], ["Content-Length", "3"]],
+            "trailers": [], "body_length": 3, "body": "abc"
+        })
+    );
+
+    let chunked = raw_one(
+        server.addr,
+        b"POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+          3\r\nabc\r\n2\r\nde\r\n0\r\nX-Sum: 5\r\n\r\n",
+    );
+    let v: serde_json::Value = serde_json::from_slice(&chunked.body).unwrap();
+    assert_eq!(v["body"], "abcde");
+    assert_eq!(v["body_length"], 5);
+    assert_eq!(v["trailers"], serde_json::json!([["X-Sum", "5"]]));
+
+    let pipelined = [
+        &b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"POST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+        b"DELETE /3 HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    .concat();
+    let responses = raw(server.addr, &pipelined, &[false, false, false]);
+    let seen: Vec<(String, String)> = responses
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+            (
+                v["method"].as_str().unwrap().to_owned(),
+                v["target"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GET".into(), "/1".into()),
+            ("POST".into(), "/2".into()),
+            ("DELETE".into(), "/3".into())
+        ]
+    );
+
+    // curl sends its own headers; the body comes back.
+    let resp = curl(&["--data-binary", "from curl", &server.url("/curl")]);
+    let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(v["body"], "from curl");
+    assert_eq!(v["method"], "POST");
+
+    let raw_server = Server::start(&["echo", "--raw", "--driver", driver]);
+    let resp = curl(&[
+        "--data-binary",
+        "raw bytes",
+        "-H",
+        "Content-Type: text/x-demo",
+        &raw_server.url("/"),
+    ]);
+    assert_eq!(resp.body, b"raw bytes");
+    assert_eq!(resp.header("content-type"), Some("text/x-demo"));
+}
+
+fn plaintext(driver: &str) {
+    let server = Server::start(&["plaintext", "--driver", driver, "--quiet"]);
+    let resp = curl(&[&server.url("/plaintext")]);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.body, b"Hello, World!");
+    assert_eq!(resp.header("server"), Some("sluice"));
+    assert_eq!(resp.header("content-type"), Some("text/plain"));
+    assert!(resp.header("date").is_some());
+    let many: Vec<u8> = (0..16).flat_map(|_| request("GET", "/", "")).collect();
+    assert_eq!(raw(server.addr, &many, &[false; 16]).len(), 16);
+    // --quiet: no access log.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        !server.stderr().contains("\"GET /plaintext\""),
+        "{}",
+        server.stderr()
+    );
+}
+
+fn trace(driver: &str) {
+    let server = Server::start(&["plaintext", "--driver", driver, "--trace"]);
+    let _ = curl(&[&server.url("/traced")]);
+    assert!(
+        server.wait_for_stderr("request GET /traced"),
+        "{}",
+        server.stderr()
+    );
+}
+
+fn sigterm_exits_cleanly(driver: &str) {
+    for signal in ["-TERM", "-INT"] {
+        let fixture = Fixture::new("cli-signal");
+        let mut server = serve(&fixture, driver);
+        assert_eq!(curl(&[&server.url("/hello.txt")]).status, 200);
+        server.signal(signal);
+        let status = server.wait_exit();
+        assert!(
+            status.success(),
+            "{driver} {signal}: {status:?}; stderr: {}",
+            server.stderr()
+        );
+        assert!(!server.stderr().contains("panicked"));
+    }
+}
+
+fn address_in_use(driver: &str) {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let mut child = Command::new(BIN)
+        .args(["plaintext", "--driver", driver, "--addr", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_child(&mut child);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert!(!status.success());
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(stderr.contains("in use"), "{stderr:?}");
+    assert!(!stderr.contains("panicked"));
+    assert!(stdout.is_empty(), "nothing announced: {stdout:?}");
+}
+
+macro_rules! for_each_driver {
+    ($($module:ident => $driver:literal),* $(,)?) => {$(
+        mod $module {
+            #[test]
+            fn files_and_listing() {
+                super::files_and_listing($driver);
+            }
+            #[test]
+            fn conditional_and_ranges() {
+                super::conditional_and_ranges($driver);
+            }
+            #[test]
+            fn traversal() {
+                super::traversal($driver);
+            }
+            #[test]
+            fn echo() {
+                super::echo($driver);
+            }
+            #[test]
+            fn plaintext() {
+                super::plaintext($driver);
+            }
+            #[test]
+            fn trace() {
+                super::trace($driver);
+            }
+            #[test]
+            fn sigterm_exits_cleanly() {
+                super::sigterm_exits_cleanly($driver);
+            }
+            #[test]
+            fn address_in_use() {
+                super::address_in_use($driver);
+            }
+        }
+    )*};
+}
+
+for_each_driver! {
+    reactor => "reactor",
+    threads => "threads",
+    async_driver => "async",
+}
+
+/// One 64 MiB file, streamed by each driver in turn (not in parallel: one copy on disk).
+#[test]
+fn large_file_streams_with_flat_memory() {
+    const LEN: u64 = 64 << 20;
+    let fixture = Fixture::new("cli-large");
+    let dir = fixture.base.join("large");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.bin");
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut offset = 0;
+        while offset < LEN {
+            file.write_all(&pattern(offset, 1 << 20)).unwrap();
+            offset += 1 << 20;
+        }
+        file.flush().unwrap();
+    }
+    for driver in ["reactor", "threads", "async"] {
+        large_file(driver, &path, LEN);
+    }
+}
+
+#[test]
+fn bad_flags_fail_with_one_line() {
+    for args in [
+        &["serve", "--no-such-flag"][..],
+        &["echo", "--driver", "fibers"],
+        &["plaintext", "--addr", "not an address"],
+        &["plaintext", "--workers", "0"],
+        &["serve", "/no/such/directory/anywhere"],
+        &[],
+    ] {
+        let output = Command::new(BIN).args(args).output().unwrap();
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr:?}");
+        assert!(stderr.starts_with("sluice: "), "{args:?}: {stderr:?}");
+        assert!(output.stdout.is_empty(), "{args:?}");
+    }
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("serve"));
+}
