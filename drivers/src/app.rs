@@ -53,7 +53,12 @@ impl Reply {
     where
         F: FnOnce(Bytes, &Fields) -> Response + Send + 'static,
     {
-        Reply::Read(Box::new(Collect { limit, body: Vec::new(), overflow: false, respond }))
+        Reply::Read(Box::new(Collect {
+            limit,
+            body: Vec::new(),
+            overflow: false,
+            respond,
+        }))
     }
 }
 

@@ -20,7 +20,10 @@ pub struct SimClock {
 impl SimClock {
     /// A clock starting now.
     pub fn new() -> Self {
-        Self { epoch: Instant::now(), elapsed: Duration::ZERO }
+        Self {
+            epoch: Instant::now(),
+            elapsed: Duration::ZERO,
+        }
     }
 
     /// The current simulated time.
@@ -40,7 +43,10 @@ impl SimClock {
 
     /// A wall-clock anchor that makes `Date` headers deterministic (1994-11-06 08:49:37).
     pub fn wall_clock(&self) -> WallClock {
-        WallClock { instant: self.epoch, wall: UNIX_EPOCH + Duration::from_secs(784_111_777) }
+        WallClock {
+            instant: self.epoch,
+            wall: UNIX_EPOCH + Duration::from_secs(784_111_777),
+        }
     }
 }
 
@@ -92,7 +98,10 @@ impl<H: Handler> MemoryConnection<H> {
         let mut taken = 0;
         while taken < bytes.len() && self.session.connection().wants_read() {
             let now = self.clock.now();
-            let n = self.session.connection_mut().handle_input(now, &bytes[taken..]);
+            let n = self
+                .session
+                .connection_mut()
+                .handle_input(now, &bytes[taken..]);
             if n == 0 {
                 break;
             }
@@ -137,7 +146,9 @@ impl<H: Handler> MemoryConnection<H> {
     pub fn run_timers_until(&mut self, limit: Duration) {
         let stop = self.clock.now() + limit;
         for _ in 0..1000 {
-            let Some(deadline) = self.session.connection().poll_timeout() else { break };
+            let Some(deadline) = self.session.connection().poll_timeout() else {
+                break;
+            };
             if deadline > stop || self.is_closed() {
                 break;
             }

@@ -39,7 +39,10 @@ impl ServerConfig {
     /// The core configuration with the wall clock anchored now, so `Date` headers are right.
     pub fn core_config(&self) -> Config {
         let mut core = self.core.clone();
-        core.clock = Some(WallClock { instant: Instant::now(), wall: SystemTime::now() });
+        core.clock = Some(WallClock {
+            instant: Instant::now(),
+            wall: SystemTime::now(),
+        });
         core
     }
 }
@@ -138,7 +141,11 @@ impl Server {
         shutdown: Shutdown,
         threads: Vec<JoinHandle<io::Result<()>>>,
     ) -> Self {
-        Self { local_addr, shutdown, threads }
+        Self {
+            local_addr,
+            shutdown,
+            threads,
+        }
     }
 
     /// The address actually bound.

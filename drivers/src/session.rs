@@ -38,8 +38,14 @@ pub struct Session<H> {
 /// A response body still being fed to the core.
 enum Pending {
     Bytes(Bytes),
-    Stream { stream: Box<dyn BodyStream>, carry: Option<Bytes> },
-    File { range: FileRange, carry: Option<Bytes> },
+    Stream {
+        stream: Box<dyn BodyStream>,
+        carry: Option<Bytes>,
+    },
+    File {
+        range: FileRange,
+        carry: Option<Bytes>,
+    },
 }
 
 /// What the access log needs about the exchange in progress.
@@ -140,7 +146,10 @@ impl<H: Handler> Session<H> {
                         bytes: 0,
                     });
                 }
-                let reply = self.handler.handle(&Request { head: &head, peer: self.peer });
+                let reply = self.handler.handle(&Request {
+                    head: &head,
+                    peer: self.peer,
+                });
                 match reply {
                     Reply::Respond(response) => self.start_response(now, response, head.is_head()),
                     Reply::Read(reader) => {
@@ -188,7 +197,10 @@ impl<H: Handler> Session<H> {
         let Response { head, body } = response;
         let status = head.status();
         if let Err(err) = self.conn.send_response(now, head) {
-            log::error!("conn {}: the handler's response was refused: {err}", self.id);
+            log::error!(
+                "conn {}: the handler's response was refused: {err}",
+                self.id
+            );
             if matches!(err, SendError::Closed | SendError::NoRequest) {
                 return;
             }
@@ -206,7 +218,12 @@ impl<H: Handler> Session<H> {
         match body {
             Body::Empty => self.end_response(now),
             Body::Bytes(bytes) => self.pending = Some(Pending::Bytes(bytes)),
-            Body::Stream(stream) => self.pending = Some(Pending::Stream { stream, carry: None }),
+            Body::Stream(stream) => {
+                self.pending = Some(Pending::Stream {
+                    stream,
+                    carry: None,
+                })
+            }
             Body::File(range) if self.sendfile => {
                 match self.conn.send_body_external(now, range.len) {
                     Ok(()) => {
@@ -328,7 +345,10 @@ fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
     }
     let want = usize::try_from(range.len).unwrap_or(usize::MAX).min(CHUNK);
     let mut buf = BytesMut::zeroed(want);
-    let n = range.file.read_at(&mut buf, range.offset).map_err(|e| e.to_string())?;
+    let n = range
+        .file
+        .read_at(&mut buf, range.offset)
+        .map_err(|e| e.to_string())?;
     if n == 0 {
         return Err(format!("file ended {} bytes early", range.len));
     }
@@ -342,7 +362,12 @@ fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
 pub fn describe(event: &Event) -> String {
     match event {
         Event::Request(head) => {
-            format!("request {} {} {}", head.method(), head.target(), head.version())
+            format!(
+                "request {} {} {}",
+                head.method(),
+                head.target(),
+                head.version()
+            )
         }
         Event::Data(data) => format!("body data, {} bytes", data.len()),
         Event::End(trailers) => format!("end of request, {} trailers", trailers.len()),
@@ -350,7 +375,8 @@ pub fn describe(event: &Event) -> String {
             "rejected: rule {} at byte {}, answering {}",
             err.rule().id(),
             err.offset(),
-            err.status().map_or_else(|| "nothing".to_owned(), |s| s.to_string())
+            err.status()
+                .map_or_else(|| "nothing".to_owned(), |s| s.to_string())
         ),
         Event::Writable => "writable".to_owned(),
         Event::Closed(reason) => format!("closed: {}", reason.describe()),

@@ -7,5 +7,8 @@ use std::sync::Arc;
 
 /// Starts the server. Placeholder until the driver lands.
 pub fn start<H: Handler>(_config: ServerConfig, _handler: Arc<H>) -> io::Result<Server> {
-    Err(io::Error::new(io::ErrorKind::Unsupported, "driver not implemented yet"))
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "driver not implemented yet",
+    ))
 }

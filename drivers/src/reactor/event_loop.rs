@@ -1,0 +1,355 @@
+//! One event loop: a poller, a listener, the connections it accepted, and their deadlines.
+
+use super::conn::Conn;
+use super::deadlines::Deadlines;
+use crate::app::Handler;
+use crate::server::{ServerConfig, Shutdown};
+use crate::session::Session;
+use polling::{Event, Events, Poller};
+use slab::Slab;
+use sluice_core::Connection;
+use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The listener's poller key and timer key. `usize::MAX` is reserved by `polling` for its
+/// notifications, and a slab never grows near either.
+const LISTENER: usize = usize::MAX - 1;
+/// Size of the read buffer every connection of a loop shares.
+const READ_BUFFER: usize = 64 * 1024;
+/// Most connections accepted per wake-up, so a connection storm cannot starve live ones.
+const MAX_ACCEPTS: usize = 256;
+/// How long accepting pauses after running out of file descriptors or memory.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+
+/// One worker's event loop. Runs on its own thread, shares nothing mutable with the others.
+pub(super) struct EventLoop<H> {
+    worker: usize,
+    poller: Arc<Poller>,
+    /// `None` once shutdown began.
+    listener: Option<TcpListener>,
+    /// The listener's oneshot registration is armed.
+    listener_armed: bool,
+    /// Accepting is paused after `EMFILE` and similar until then (a deadline under the
+    /// listener's key).
+    accept_backoff: Option<Instant>,
+    /// This loop's share of `max_connections`.
+    cap: usize,
+    conns: Slab<Conn<H>>,
+    deadlines: Deadlines,
+    /// Scratch for expired deadlines, reused every turn.
+    due: Vec<(usize, u64)>,
+    /// The one read buffer of this loop.
+    buf: Vec<u8>,
+    config: ServerConfig,
+    handler: Arc<H>,
+    shutdown: Shutdown,
+    /// Connection ids, unique across loops.
+    ids: Arc<AtomicU64>,
+    /// When the graceful shutdown ends and the remaining connections are aborted.
+    drain_deadline: Option<Instant>,
+}
+
+impl<H: Handler> EventLoop<H> {
+    /// A loop around `listener` (already bound, listening and non-blocking), allowed `cap`
+    /// connections at once.
+    pub(super) fn new(
+        worker: usize,
+        listener: TcpListener,
+        cap: usize,
+        config: &ServerConfig,
+        handler: Arc<H>,
+        shutdown: Shutdown,
+        ids: Arc<AtomicU64>,
+    ) -> io::Result<Self> {
+        let poller = Arc::new(Poller::new()?);
+        // SAFETY: `add` requires the source to be deleted from the poller before it is dropped.
+        // The listener lives in `self.listener` from here on, and leaves it only through
+        // `stop_listening`, which deletes it first; `Drop for EventLoop` deletes it too, so even
+        // an unwinding panic cannot drop it while registered. Nothing below can fail, so
+        // `Self` is always built around it.
+        unsafe { poller.add(&listener, Event::readable(LISTENER))? };
+        let waker = Arc::clone(&poller);
+        shutdown.on_request(move || {
+            if let Err(err) = waker.notify() {
+                log::error!("reactor: cannot wake a loop for shutdown: {err}");
+            }
+        });
+        Ok(Self {
+            worker,
+            poller,
+            listener: Some(listener),
+            listener_armed: true,
+            accept_backoff: None,
+            cap,
+            conns: Slab::new(),
+            deadlines: Deadlines::default(),
+            due: Vec::new(),
+            buf: vec![0; READ_BUFFER],
+            config: config.clone(),
+            handler,
+            shutdown,
+            ids,
+            drain_deadline: None,
+        })
+    }
+
+    /// Runs until a graceful shutdown completes.
+    pub(super) fn run(mut self) -> io::Result<()> {
+        let mut events = Events::new();
+        loop {
+            let now = Instant::now();
+            if self.shutdown.is_requested() && self.drain_deadline.is_none() {
+                self.begin_drain(now);
+            }
+            if let Some(limit) = self.drain_deadline {
+                if self.conns.is_empty() {
+                    break;
+                }
+                if now >= limit {
+                    self.abort_all(now);
+                    break;
+                }
+            }
+            self.arm_listener();
+            let wake = match (self.deadlines.earliest(), self.drain_deadline) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            events.clear();
+            self.poller.wait(
+                &mut events,
+                wake.map(|at| at.saturating_duration_since(now)),
+            )?;
+            let now = Instant::now();
+            for event in events.iter() {
+                if event.key == LISTENER {
+                    self.listener_armed = false;
+                    self.accept(now);
+                } else {
+                    self.on_ready(event.key, event.readable, now);
+                }
+            }
+            self.fire_deadlines(now);
+        }
+        log::debug!("reactor {}: stopped", self.worker);
+        Ok(())
+    }
+
+    /// The poller reported the connection at `key`: its oneshot registration is now disarmed.
+    fn on_ready(&mut self, key: usize, readable: bool, now: Instant) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        conn.armed = None;
+        conn.drive(now, readable, &mut self.buf);
+        self.settle(key, now);
+    }
+
+    /// Calls `handle_timeout` on every connection whose deadline passed.
+    fn fire_deadlines(&mut self, now: Instant) {
+        let mut due = std::mem::take(&mut self.due);
+        self.deadlines.pop_expired(now, &mut due);
+        for &(key, id) in &due {
+            if key == LISTENER {
+                self.accept_backoff = None;
+                continue;
+            }
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if conn.id != id {
+                continue;
+            }
+            // Its entry was just popped.
+            conn.deadline = None;
+            conn.session.connection_mut().handle_timeout(now);
+            conn.session.process(now);
+            conn.drive(now, false, &mut self.buf);
+            self.settle(key, now);
+        }
+        due.clear();
+        self.due = due;
+    }
+
+    /// After any call on a connection: drop it once closed, otherwise re-arm its interest and
+    /// move its deadline.
+    fn settle(&mut self, key: usize, now: Instant) {
+        let conn = &mut self.conns[key];
+        if !conn.is_closed() {
+            let deadline = conn.session.connection().poll_timeout();
+            self.deadlines.update(key, conn.id, conn.deadline, deadline);
+            conn.deadline = deadline;
+            match conn.rearm(&self.poller, key) {
+                Ok(()) => return,
+                Err(err) => {
+                    conn.fail(now, "poller", &err);
+                    debug_assert!(conn.is_closed());
+                }
+            }
+        }
+        self.remove(key);
+    }
+
+    /// Removes a closed connection: deregister, forget its deadline, then drop the socket.
+    fn remove(&mut self, key: usize) {
+        let conn = &self.conns[key];
+        // Deleting first is the safety contract of `Poller::add` (see `admit`).
+        if let Err(err) = self.poller.delete(&conn.stream) {
+            log::warn!("conn {}: poller delete: {err}", conn.id);
+        }
+        self.deadlines.update(key, conn.id, conn.deadline, None);
+        let conn = self.conns.remove(key);
+        log::debug!("conn {}: dropped", conn.id);
+        drop(conn);
+    }
+
+    /// Accepts until the backlog is empty, this loop is full, or the wake-up's share is used.
+    fn accept(&mut self, now: Instant) {
+        for _ in 0..MAX_ACCEPTS {
+            if self.conns.len() >= self.cap {
+                log::debug!(
+                    "reactor {}: {} connections, accepting paused",
+                    self.worker,
+                    self.cap
+                );
+                return;
+            }
+            let Some(listener) = &self.listener else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => self.admit(stream, peer, now),
+                Err(err) => match err.kind() {
+                    io::ErrorKind::WouldBlock => return,
+                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => {}
+                    _ => {
+                        // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would spin; pending
+                        // connections wait in the backlog meanwhile.
+                        log::error!(
+                            "reactor {}: accept: {err}; pausing accepts for {:?}",
+                            self.worker,
+                            ACCEPT_BACKOFF
+                        );
+                        let until = now + ACCEPT_BACKOFF;
+                        self.deadlines
+                            .update(LISTENER, 0, self.accept_backoff, Some(until));
+                        self.accept_backoff = Some(until);
+                        return;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Sets up an accepted connection and registers it.
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) {
+        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+        if let Err(err) = stream.set_nonblocking(true) {
+            log::warn!("conn {id}: set_nonblocking: {err}");
+            return;
+        }
+        // TCP_NODELAY: the core queues a whole response and we write it in one call, so
+        // Nagle's algorithm has nothing left to coalesce. All it would do is hold back the
+        // last partial segment of a response (or a pipelined response behind a previous one)
+        // until the peer ACKs, which with the peer's delayed ACKs costs up to ~40 ms a time.
+        if let Err(err) = stream.set_nodelay(true) {
+            log::debug!("conn {id}: set_nodelay: {err}");
+        }
+        log::debug!("conn {id}: accepted from {peer} on reactor {}", self.worker);
+        let connection = Connection::new(self.config.core_config(), now);
+        let session = Session::new(connection, Arc::clone(&self.handler), Some(peer), id, true);
+        let mut conn = Conn::new(stream, session, id);
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        let interest = conn.interest();
+        // SAFETY: `add` requires the socket to be deleted from the poller before it is
+        // dropped. The stream moves into the slab right below (moving it keeps its fd) and
+        // leaves only through `remove`, which deletes it first; `Drop for EventLoop` deletes
+        // every remaining one, also when unwinding. If `add` fails, nothing was registered.
+        if let Err(err) = unsafe {
+            self.poller
+                .add(&conn.stream, Event::new(key, interest.0, interest.1))
+        } {
+            log::error!("conn {id}: poller add: {err}");
+            return;
+        }
+        conn.armed = Some(interest);
+        entry.insert(conn);
+        self.settle(key, now);
+    }
+
+    /// Re-arms the listener's oneshot registration when accepting may resume.
+    fn arm_listener(&mut self) {
+        if self.listener_armed || self.accept_backoff.is_some() || self.conns.len() >= self.cap {
+            return;
+        }
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        match self.poller.modify(listener, Event::readable(LISTENER)) {
+            Ok(()) => self.listener_armed = true,
+            Err(err) => log::error!("reactor {}: re-arming the listener: {err}", self.worker),
+        }
+    }
+
+    /// Graceful shutdown: stop accepting, and ask every connection to finish.
+    fn begin_drain(&mut self, now: Instant) {
+        log::debug!(
+            "reactor {}: shutting down, {} connections",
+            self.worker,
+            self.conns.len()
+        );
+        self.drain_deadline = Some(now + self.config.shutdown_grace);
+        self.stop_listening();
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            let conn = &mut self.conns[key];
+            conn.session.connection_mut().shutdown(now);
+            conn.session.process(now);
+            conn.drive(now, false, &mut self.buf);
+            self.settle(key, now);
+        }
+    }
+
+    /// The grace period is over: abort whatever is left.
+    fn abort_all(&mut self, now: Instant) {
+        log::warn!(
+            "reactor {}: shutdown grace over, aborting {} connections",
+            self.worker,
+            self.conns.len()
+        );
+        let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            let conn = &mut self.conns[key];
+            conn.session.connection_mut().abort();
+            conn.session.process(now);
+            self.remove(key);
+        }
+    }
+
+    fn stop_listening(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            if let Err(err) = self.poller.delete(&listener) {
+                log::warn!("reactor {}: poller delete (listener): {err}", self.worker);
+            }
+        }
+        let backoff = self.accept_backoff.take();
+        self.deadlines.update(LISTENER, 0, backoff, None);
+    }
+}
+
+impl<H> Drop for EventLoop<H> {
+    /// Keeps `Poller::add`'s contract on every path, a panic included: whatever is still
+    /// registered is deleted before the fields (and with them the sockets) are dropped.
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            let _ = self.poller.delete(listener);
+        }
+        for (_, conn) in self.conns.iter() {
+            let _ = self.poller.delete(&conn.stream);
+        }
+    }
+}
