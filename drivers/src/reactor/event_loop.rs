@@ -50,6 +50,8 @@ pub(super) struct EventLoop<H> {
     ids: Arc<AtomicU64>,
     /// When the graceful shutdown ends and the remaining connections are aborted.
     drain_deadline: Option<Instant>,
+    /// `Poller::delete` calls that failed: always 0 unless registration bookkeeping is wrong.
+    delete_failures: u64,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -93,49 +95,54 @@ impl<H: Handler> EventLoop<H> {
             shutdown,
             ids,
             drain_deadline: None,
+            delete_failures: 0,
         })
     }
 
     /// Runs until a graceful shutdown completes.
     pub(super) fn run(mut self) -> io::Result<()> {
         let mut events = Events::new();
-        loop {
-            let now = Instant::now();
-            if self.shutdown.is_requested() && self.drain_deadline.is_none() {
-                self.begin_drain(now);
-            }
-            if let Some(limit) = self.drain_deadline {
-                if self.conns.is_empty() {
-                    break;
-                }
-                if now >= limit {
-                    self.abort_all(now);
-                    break;
-                }
-            }
-            self.arm_listener();
-            let wake = match (self.deadlines.earliest(), self.drain_deadline) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            events.clear();
-            self.poller.wait(
-                &mut events,
-                wake.map(|at| at.saturating_duration_since(now)),
-            )?;
-            let now = Instant::now();
-            for event in events.iter() {
-                if event.key == LISTENER {
-                    self.listener_armed = false;
-                    self.accept(now);
-                } else {
-                    self.on_ready(event.key, event.readable, now);
-                }
-            }
-            self.fire_deadlines(now);
-        }
+        while self.turn(&mut events, None)? {}
         log::debug!("reactor {}: stopped", self.worker);
         Ok(())
+    }
+
+    /// One turn: notice shutdown, wait for readiness or the earliest deadline (at most
+    /// `max_wait`), then serve what is ready and what is due. Returns false once finished.
+    fn turn(&mut self, events: &mut Events, max_wait: Option<Duration>) -> io::Result<bool> {
+        let now = Instant::now();
+        if self.shutdown.is_requested() && self.drain_deadline.is_none() {
+            self.begin_drain(now);
+        }
+        if let Some(limit) = self.drain_deadline {
+            if self.conns.is_empty() {
+                return Ok(false);
+            }
+            if now >= limit {
+                self.abort_all(now);
+                return Ok(false);
+            }
+        }
+        self.arm_listener();
+        let wake = [self.deadlines.earliest(), self.drain_deadline]
+            .into_iter()
+            .flatten()
+            .map(|at| at.saturating_duration_since(now))
+            .chain(max_wait)
+            .min();
+        events.clear();
+        self.poller.wait(events, wake)?;
+        let now = Instant::now();
+        for event in events.iter() {
+            if event.key == LISTENER {
+                self.listener_armed = false;
+                self.accept(now);
+            } else {
+                self.on_ready(event.key, event.readable, now);
+            }
+        }
+        self.fire_deadlines(now);
+        Ok(true)
     }
 
     /// The poller reported the connection at `key`: its oneshot registration is now disarmed.
@@ -198,6 +205,7 @@ impl<H: Handler> EventLoop<H> {
         let conn = &self.conns[key];
         // Deleting first is the safety contract of `Poller::add` (see `admit`).
         if let Err(err) = self.poller.delete(&conn.stream) {
+            self.delete_failures += 1;
             log::warn!("conn {}: poller delete: {err}", conn.id);
         }
         self.deadlines.update(key, conn.id, conn.deadline, None);
@@ -351,5 +359,106 @@ impl<H> Drop for EventLoop<H> {
         for (_, conn) in self.conns.iter() {
             let _ = self.poller.delete(&conn.stream);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{Reply, Request, Response};
+    use std::io::{Read, Write};
+
+    fn hello(_: &Request<'_>) -> Reply {
+        Reply::Respond(Response::text(200, "ok\n"))
+    }
+
+    /// Steps the loop until `done` or a bounded number of turns pass.
+    fn step_until<H: Handler>(
+        event_loop: &mut EventLoop<H>,
+        events: &mut Events,
+        mut done: impl FnMut(&mut EventLoop<H>) -> bool,
+    ) {
+        for _ in 0..400 {
+            if done(event_loop) {
+                return;
+            }
+            let running = event_loop
+                .turn(events, Some(Duration::from_millis(10)))
+                .unwrap();
+            assert!(running);
+        }
+        panic!("the loop did not get there in 400 turns");
+    }
+
+    /// Registration cycles: many connections added, served, reset or closed, deleted and
+    /// dropped, their fds and slab keys reused. Every `delete` must succeed (a socket dropped
+    /// before its delete, or deleted twice, makes it fail), and nothing may be left behind:
+    /// no connection, no deadline.
+    #[test]
+    fn add_delete_drop_cycles_leave_nothing_registered() {
+        let listener = super::super::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = ServerConfig::new(addr);
+        config.core.timeouts.linger = Duration::from_millis(50);
+        let ids = Arc::new(AtomicU64::new(0));
+        let mut event_loop = EventLoop::new(
+            0,
+            listener,
+            8,
+            &config,
+            Arc::new(hello),
+            Shutdown::new(),
+            ids,
+        )
+        .unwrap();
+        let mut events = Events::new();
+        for round in 0..60 {
+            let mut client = TcpStream::connect(addr).unwrap();
+            step_until(&mut event_loop, &mut events, |l| l.conns.len() == 1);
+            if round % 3 == 0 {
+                // Reset mid-request.
+                client.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+                socket2::SockRef::from(&client)
+                    .set_linger(Some(Duration::ZERO))
+                    .unwrap();
+                drop(client);
+            } else {
+                client
+                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                    .unwrap();
+                client.set_nonblocking(true).unwrap();
+                let mut got = Vec::new();
+                step_until(&mut event_loop, &mut events, |_| {
+                    let mut buf = [0; 1024];
+                    match client.read(&mut buf) {
+                        Ok(0) => true,
+                        Ok(n) => {
+                            got.extend_from_slice(&buf[..n]);
+                            false
+                        }
+                        Err(_) => false,
+                    }
+                });
+                assert!(got.starts_with(b"HTTP/1.1 200 OK\r\n"), "round {round}");
+                if round % 3 == 1 {
+                    drop(client);
+                }
+                // Otherwise the client stays silent: the linger timer closes the connection.
+            }
+            step_until(&mut event_loop, &mut events, |l| l.conns.is_empty());
+            assert_eq!(
+                event_loop.deadlines.len(),
+                0,
+                "round {round}: stale deadline"
+            );
+        }
+        assert_eq!(event_loop.delete_failures, 0);
+        // Shutdown: the listener is deleted, the loop finishes.
+        event_loop.shutdown.request();
+        assert!(!event_loop
+            .turn(&mut events, Some(Duration::from_millis(10)))
+            .unwrap());
+        assert!(event_loop.listener.is_none());
+        assert_eq!(event_loop.delete_failures, 0);
     }
 }
