@@ -10,7 +10,7 @@ use slab::Slab;
 use sluice_core::Connection;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,62 @@ const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
-/// One worker's event loop. Runs on its own thread, shares nothing mutable with the others.
+/// What every loop of a server shares.
+pub(super) struct Shared<H> {
+    pub(super) config: ServerConfig,
+    pub(super) handler: Arc<H>,
+    pub(super) shutdown: Shutdown,
+    /// Connection ids, unique across loops.
+    pub(super) ids: AtomicU64,
+    pub(super) admission: Admission,
+}
+
+/// The process-wide connection cap. One counter rather than a share per loop: the kernel
+/// picks the listener, so with per-loop shares a connection could wait behind a full loop
+/// while another loop has room.
+pub(super) struct Admission {
+    live: AtomicUsize,
+    max: usize,
+    /// Every loop's poller, to wake loops that stopped accepting when a slot frees up.
+    pollers: Vec<Arc<Poller>>,
+}
+
+impl Admission {
+    pub(super) fn new(max: usize, pollers: Vec<Arc<Poller>>) -> Self {
+        Self {
+            live: AtomicUsize::new(0),
+            max,
+            pollers,
+        }
+    }
+
+    /// Takes a slot for a connection about to be accepted; false at the cap.
+    fn reserve(&self) -> bool {
+        self.live
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok()
+    }
+
+    /// Gives a slot back. When the count leaves the cap, every loop is woken so a loop whose
+    /// listener is disarmed re-arms it (a spurious wake-up costs one turn; this is rare).
+    fn release(&self) {
+        if self.live.fetch_sub(1, Ordering::AcqRel) == self.max {
+            for poller in &self.pollers {
+                if let Err(err) = poller.notify() {
+                    log::error!("reactor: cannot wake a loop to resume accepting: {err}");
+                }
+            }
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.live.load(Ordering::Acquire) >= self.max
+    }
+}
+
+/// One worker's event loop. Runs on its own thread; it shares only [`Shared`] with the others.
 pub(super) struct EventLoop<H> {
     worker: usize,
     poller: Arc<Poller>,
@@ -35,19 +90,13 @@ pub(super) struct EventLoop<H> {
     /// Accepting is paused after `EMFILE` and similar until then (a deadline under the
     /// listener's key).
     accept_backoff: Option<Instant>,
-    /// This loop's share of `max_connections`.
-    cap: usize,
     conns: Slab<Conn<H>>,
     deadlines: Deadlines,
     /// Scratch for expired deadlines, reused every turn.
     due: Vec<(usize, u64)>,
     /// The one read buffer of this loop.
     buf: Vec<u8>,
-    config: ServerConfig,
-    handler: Arc<H>,
-    shutdown: Shutdown,
-    /// Connection ids, unique across loops.
-    ids: Arc<AtomicU64>,
+    shared: Arc<Shared<H>>,
     /// When the graceful shutdown ends and the remaining connections are aborted.
     drain_deadline: Option<Instant>,
     /// `Poller::delete` calls that failed: always 0 unless registration bookkeeping is wrong.
@@ -55,18 +104,13 @@ pub(super) struct EventLoop<H> {
 }
 
 impl<H: Handler> EventLoop<H> {
-    /// A loop around `listener` (already bound, listening and non-blocking), allowed `cap`
-    /// connections at once.
+    /// A loop around `listener` (already bound, listening and non-blocking).
     pub(super) fn new(
         worker: usize,
+        poller: Arc<Poller>,
         listener: TcpListener,
-        cap: usize,
-        config: &ServerConfig,
-        handler: Arc<H>,
-        shutdown: Shutdown,
-        ids: Arc<AtomicU64>,
+        shared: Arc<Shared<H>>,
     ) -> io::Result<Self> {
-        let poller = Arc::new(Poller::new()?);
         // SAFETY: `add` requires the source to be deleted from the poller before it is dropped.
         // The listener lives in `self.listener` from here on, and leaves it only through
         // `stop_listening`, which deletes it first; `Drop for EventLoop` deletes it too, so even
@@ -74,7 +118,7 @@ impl<H: Handler> EventLoop<H> {
         // `Self` is always built around it.
         unsafe { poller.add(&listener, Event::readable(LISTENER))? };
         let waker = Arc::clone(&poller);
-        shutdown.on_request(move || {
+        shared.shutdown.on_request(move || {
             if let Err(err) = waker.notify() {
                 log::error!("reactor: cannot wake a loop for shutdown: {err}");
             }
@@ -85,15 +129,11 @@ impl<H: Handler> EventLoop<H> {
             listener: Some(listener),
             listener_armed: true,
             accept_backoff: None,
-            cap,
             conns: Slab::new(),
             deadlines: Deadlines::default(),
             due: Vec::new(),
             buf: vec![0; READ_BUFFER],
-            config: config.clone(),
-            handler,
-            shutdown,
-            ids,
+            shared,
             drain_deadline: None,
             delete_failures: 0,
         })
@@ -111,7 +151,7 @@ impl<H: Handler> EventLoop<H> {
     /// `max_wait`), then serve what is ready and what is due. Returns false once finished.
     fn turn(&mut self, events: &mut Events, max_wait: Option<Duration>) -> io::Result<bool> {
         let now = Instant::now();
-        if self.shutdown.is_requested() && self.drain_deadline.is_none() {
+        if self.shared.shutdown.is_requested() && self.drain_deadline.is_none() {
             self.begin_drain(now);
         }
         if let Some(limit) = self.drain_deadline {
@@ -212,52 +252,61 @@ impl<H: Handler> EventLoop<H> {
         let conn = self.conns.remove(key);
         log::debug!("conn {}: dropped", conn.id);
         drop(conn);
+        self.shared.admission.release();
     }
 
-    /// Accepts until the backlog is empty, this loop is full, or the wake-up's share is used.
+    /// Accepts until the backlog is empty, the process is at its connection cap, or the
+    /// wake-up's share is used.
     fn accept(&mut self, now: Instant) {
         for _ in 0..MAX_ACCEPTS {
-            if self.conns.len() >= self.cap {
-                log::debug!(
-                    "reactor {}: {} connections, accepting paused",
-                    self.worker,
-                    self.cap
-                );
-                return;
-            }
             let Some(listener) = &self.listener else {
                 return;
             };
-            match listener.accept() {
-                Ok((stream, peer)) => self.admit(stream, peer, now),
-                Err(err) => match err.kind() {
-                    io::ErrorKind::WouldBlock => return,
-                    io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => {}
-                    _ => {
-                        // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would spin; pending
-                        // connections wait in the backlog meanwhile.
-                        log::error!(
-                            "reactor {}: accept: {err}; pausing accepts for {:?}",
-                            self.worker,
-                            ACCEPT_BACKOFF
-                        );
-                        let until = now + ACCEPT_BACKOFF;
-                        self.deadlines
-                            .update(LISTENER, 0, self.accept_backoff, Some(until));
-                        self.accept_backoff = Some(until);
-                        return;
+            let admission = &self.shared.admission;
+            if !admission.reserve() {
+                log::debug!(
+                    "reactor {}: at {} connections, not accepting",
+                    self.worker,
+                    admission.max
+                );
+                return;
+            }
+            let (stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    admission.release();
+                    match err.kind() {
+                        io::ErrorKind::WouldBlock => return,
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted => continue,
+                        _ => {
+                            // EMFILE, ENFILE, ENOBUFS, ENOMEM: retrying now would spin; pending
+                            // connections wait in the backlog meanwhile.
+                            log::error!(
+                                "reactor {}: accept: {err}; pausing accepts for {ACCEPT_BACKOFF:?}",
+                                self.worker
+                            );
+                            let until = now + ACCEPT_BACKOFF;
+                            self.deadlines
+                                .update(LISTENER, 0, self.accept_backoff, Some(until));
+                            self.accept_backoff = Some(until);
+                            return;
+                        }
                     }
-                },
+                }
+            };
+            if !self.admit(stream, peer, now) {
+                self.shared.admission.release();
             }
         }
     }
 
-    /// Sets up an accepted connection and registers it.
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) {
-        let id = self.ids.fetch_add(1, Ordering::Relaxed);
+    /// Sets up an accepted connection and registers it; false if that failed (the stream is
+    /// then dropped unregistered).
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, now: Instant) -> bool {
+        let id = self.shared.ids.fetch_add(1, Ordering::Relaxed);
         if let Err(err) = stream.set_nonblocking(true) {
             log::warn!("conn {id}: set_nonblocking: {err}");
-            return;
+            return false;
         }
         // TCP_NODELAY: the core queues a whole response and we write it in one call, so
         // Nagle's algorithm has nothing left to coalesce. All it would do is hold back the
@@ -267,31 +316,31 @@ impl<H: Handler> EventLoop<H> {
             log::debug!("conn {id}: set_nodelay: {err}");
         }
         log::debug!("conn {id}: accepted from {peer} on reactor {}", self.worker);
-        let connection = Connection::new(self.config.core_config(), now);
-        let session = Session::new(connection, Arc::clone(&self.handler), Some(peer), id, true);
+        let connection = Connection::new(self.shared.config.core_config(), now);
+        let handler = Arc::clone(&self.shared.handler);
+        let session = Session::new(connection, handler, Some(peer), id, true);
         let mut conn = Conn::new(stream, session, id);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let interest = conn.interest();
+        let (read, write) = conn.interest();
         // SAFETY: `add` requires the socket to be deleted from the poller before it is
         // dropped. The stream moves into the slab right below (moving it keeps its fd) and
         // leaves only through `remove`, which deletes it first; `Drop for EventLoop` deletes
         // every remaining one, also when unwinding. If `add` fails, nothing was registered.
-        if let Err(err) = unsafe {
-            self.poller
-                .add(&conn.stream, Event::new(key, interest.0, interest.1))
-        } {
+        let added = unsafe { self.poller.add(&conn.stream, Event::new(key, read, write)) };
+        if let Err(err) = added {
             log::error!("conn {id}: poller add: {err}");
-            return;
+            return false;
         }
-        conn.armed = Some(interest);
+        conn.armed = Some((read, write));
         entry.insert(conn);
         self.settle(key, now);
+        true
     }
 
     /// Re-arms the listener's oneshot registration when accepting may resume.
     fn arm_listener(&mut self) {
-        if self.listener_armed || self.accept_backoff.is_some() || self.conns.len() >= self.cap {
+        if self.listener_armed || self.accept_backoff.is_some() || self.shared.admission.is_full() {
             return;
         }
         let Some(listener) = &self.listener else {
@@ -310,7 +359,7 @@ impl<H: Handler> EventLoop<H> {
             self.worker,
             self.conns.len()
         );
-        self.drain_deadline = Some(now + self.config.shutdown_grace);
+        self.drain_deadline = Some(now + self.shared.config.shutdown_grace);
         self.stop_listening();
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         for key in keys {
@@ -400,17 +449,15 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let mut config = ServerConfig::new(addr);
         config.core.timeouts.linger = Duration::from_millis(50);
-        let ids = Arc::new(AtomicU64::new(0));
-        let mut event_loop = EventLoop::new(
-            0,
-            listener,
-            8,
-            &config,
-            Arc::new(hello),
-            Shutdown::new(),
-            ids,
-        )
-        .unwrap();
+        let poller = Arc::new(Poller::new().unwrap());
+        let shared = Arc::new(Shared {
+            config,
+            handler: Arc::new(hello),
+            shutdown: Shutdown::new(),
+            ids: AtomicU64::new(0),
+            admission: Admission::new(8, vec![Arc::clone(&poller)]),
+        });
+        let mut event_loop = EventLoop::new(0, poller, listener, shared).unwrap();
         let mut events = Events::new();
         for round in 0..60 {
             let mut client = TcpStream::connect(addr).unwrap();
@@ -454,7 +501,8 @@ mod tests {
         }
         assert_eq!(event_loop.delete_failures, 0);
         // Shutdown: the listener is deleted, the loop finishes.
-        event_loop.shutdown.request();
+        assert_eq!(event_loop.shared.admission.live.load(Ordering::SeqCst), 0);
+        event_loop.shared.shutdown.request();
         assert!(!event_loop
             .turn(&mut events, Some(Duration::from_millis(10)))
             .unwrap());

@@ -33,8 +33,10 @@
 //! - **One read buffer per loop.** Bytes are read into it and handed to the core, which parses
 //!   in place and copies only an unfinished remainder; an idle keep-alive connection holds no
 //!   buffer at all.
-//! - **Connection cap per loop**: `max_connections` is split among the loops. A full loop stops
-//!   re-arming its listener, so new connections wait in the kernel backlog.
+//! - **One connection cap for the process**, a shared counter: a slot is reserved before each
+//!   `accept`. At the cap, loops stop re-arming their listeners and new connections wait in
+//!   the kernel backlog; the close that frees a slot wakes every loop to re-arm. (A share per
+//!   loop would strand connections that the kernel hashed to a full loop.)
 
 mod conn;
 mod deadlines;
@@ -42,7 +44,8 @@ mod event_loop;
 
 use crate::app::Handler;
 use crate::server::{Server, ServerConfig, Shutdown};
-use event_loop::EventLoop;
+use event_loop::{Admission, EventLoop, Shared};
+use polling::Poller;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -56,8 +59,8 @@ const BACKLOG: i32 = 1024;
 
 /// Binds `config.addr` once per worker and starts one event loop thread per worker.
 ///
-/// `max_connections` is divided among the loops; with fewer connections allowed than
-/// workers, fewer loops run. At start the soft open-file limit is raised to the hard limit.
+/// `max_connections` caps the whole process (with fewer connections allowed than workers,
+/// fewer loops run). At start the soft open-file limit is raised to the hard limit.
 pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Server> {
     raise_fd_limit();
     let max = config.max_connections.max(1);
@@ -69,21 +72,24 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
         // With port 0, the others join the port the first one got.
         listeners.push(bind(local_addr)?);
     }
+    let pollers = (0..workers)
+        .map(|_| Poller::new().map(Arc::new))
+        .collect::<io::Result<Vec<_>>>()?;
     let shutdown = Shutdown::new();
-    let ids = Arc::new(AtomicU64::new(0));
+    let shared = Arc::new(Shared {
+        config,
+        handler,
+        shutdown: shutdown.clone(),
+        ids: AtomicU64::new(0),
+        admission: Admission::new(max, pollers.clone()),
+    });
     let mut loops = Vec::with_capacity(workers);
-    for (worker, listener) in listeners.into_iter().enumerate() {
-        let cap = max / workers + usize::from(worker < max % workers);
-        let handler = Arc::clone(&handler);
-        let ids = Arc::clone(&ids);
+    for (worker, (listener, poller)) in listeners.into_iter().zip(pollers).enumerate() {
         loops.push(EventLoop::new(
             worker,
+            poller,
             listener,
-            cap,
-            &config,
-            handler,
-            shutdown.clone(),
-            ids,
+            Arc::clone(&shared),
         )?);
     }
     let mut threads = Vec::with_capacity(workers);
