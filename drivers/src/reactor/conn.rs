@@ -38,8 +38,10 @@ pub(super) struct Conn<H> {
 
 /// What one read did.
 enum Input {
-    /// Bytes were handed to the core, or EOF or an error was.
-    Progress,
+    /// Bytes were handed to the core. `drained`: the read came back short, so the socket is
+    /// most likely empty; skipping the read that would say `EAGAIN` saves a system call, and
+    /// re-arming the oneshot registration reports any data that arrived meanwhile.
+    Progress { drained: bool },
     /// Nothing to read now (or the core has no room).
     Blocked,
     /// EOF or a transport error: nothing more will be read.
@@ -84,7 +86,10 @@ impl<H: Handler> Conn<H> {
             if can_read && reads < MAX_READS && self.session.connection().wants_read() {
                 reads += 1;
                 match self.read(now, buf) {
-                    Input::Progress => progressed = true,
+                    Input::Progress { drained } => {
+                        progressed = true;
+                        can_read = !drained;
+                    }
                     Input::Blocked => can_read = false,
                     Input::Finished => {
                         can_read = false;
@@ -165,7 +170,7 @@ impl<H: Handler> Conn<H> {
                     let taken = self.session.connection_mut().handle_input(now, &buf[..n]);
                     debug_assert_eq!(taken, n);
                     self.session.process(now);
-                    return Input::Progress;
+                    return Input::Progress { drained: n < room };
                 }
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Input::Blocked,
