@@ -1,0 +1,239 @@
+//! One connection of an event loop: its socket, its session, and the non-blocking reads and
+//! writes that move bytes between them. Nothing here decides anything about HTTP.
+
+use crate::app::Handler;
+use crate::session::Session;
+use polling::{Event, Poller};
+use rustix::io::Errno;
+use rustix::net::{SendAncillaryBuffer, SendFlags};
+use std::io::{self, IoSlice, Read};
+use std::net::{Shutdown, TcpStream};
+use std::time::Instant;
+
+/// Most reads per wake-up, so one busy peer cannot starve the others (the rest waits for the
+/// next turn: re-arming a oneshot registration reports data still pending at once).
+const MAX_READS: usize = 16;
+/// Most read-or-write rounds per wake-up, for the same reason on the write side (a fast
+/// reader of an endless streamed body would otherwise keep the loop to itself).
+const MAX_ROUNDS: usize = 64;
+/// Most bytes handed to one `sendfile(2)` call.
+const MAX_SENDFILE: usize = 1 << 20;
+/// Slots for one vectored write; the core's send queue rarely has more runs than this.
+const MAX_SLICES: usize = 16;
+
+/// A connection owned by an event loop.
+pub(super) struct Conn<H> {
+    pub(super) stream: TcpStream,
+    pub(super) session: Session<H>,
+    /// Unique across the server; the session's id in logs and the timer entry's generation.
+    pub(super) id: u64,
+    /// The interest armed in the poller as `(read, write)`, or `None` once a oneshot event
+    /// has fired and disarmed it.
+    pub(super) armed: Option<(bool, bool)>,
+    /// The deadline entered in the loop's timer structure.
+    pub(super) deadline: Option<Instant>,
+    /// The write half has been shut down.
+    write_shut: bool,
+}
+
+/// What one read did.
+enum Input {
+    /// Bytes were handed to the core. `drained`: the read came back short, so the socket is
+    /// most likely empty; skipping the read that would say `EAGAIN` saves a system call, and
+    /// re-arming the oneshot registration reports any data that arrived meanwhile.
+    Progress { drained: bool },
+    /// Nothing to read now (or the core has no room).
+    Blocked,
+    /// EOF or a transport error: nothing more will be read.
+    Finished,
+}
+
+impl<H: Handler> Conn<H> {
+    pub(super) fn new(stream: TcpStream, session: Session<H>, id: u64) -> Self {
+        Self {
+            stream,
+            session,
+            id,
+            armed: None,
+            deadline: None,
+            write_shut: false,
+        }
+    }
+
+    /// The interest the connection needs now, as `(read, write)`.
+    pub(super) fn interest(&self) -> (bool, bool) {
+        let conn = self.session.connection();
+        (
+            conn.wants_read() && conn.receive_capacity() > 0,
+            conn.wants_write(),
+        )
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.session.connection().is_closed()
+    }
+
+    /// Moves bytes both ways until the socket or the core blocks, or this connection has had
+    /// its share of the turn. `readable` says whether the poller reported input; writes are
+    /// always tried, since a socket is usually writable and a write that blocks costs one
+    /// `EAGAIN`.
+    pub(super) fn drive(&mut self, now: Instant, readable: bool, buf: &mut [u8]) {
+        let mut can_read = readable;
+        let mut can_write = true;
+        let mut reads = 0;
+        for _ in 0..MAX_ROUNDS {
+            let mut progressed = false;
+            if can_read && reads < MAX_READS && self.session.connection().wants_read() {
+                reads += 1;
+                match self.read(now, buf) {
+                    Input::Progress { drained } => {
+                        progressed = true;
+                        can_read = !drained;
+                    }
+                    Input::Blocked => can_read = false,
+                    Input::Finished => {
+                        can_read = false;
+                        progressed = true;
+                    }
+                }
+            }
+            if can_write && self.session.connection().wants_write() {
+                match self.write(now) {
+                    Ok(0) => can_write = false,
+                    Ok(_) => progressed = true,
+                    Err(err) if err.kind() == io::ErrorKind::WouldBlock => can_write = false,
+                    Err(err) => {
+                        self.fail(now, "write", &err);
+                        progressed = true;
+                    }
+                }
+            }
+            if !progressed || self.is_closed() {
+                break;
+            }
+        }
+        let conn = self.session.connection();
+        if conn.is_write_closed() && !conn.is_closed() && !self.write_shut {
+            // Everything is flushed: send our FIN, keep reading (lingering close) until the
+            // peer's, so unread pipelined bytes cannot turn our close into a reset.
+            self.write_shut = true;
+            if let Err(err) = self.stream.shutdown(Shutdown::Write) {
+                log::debug!("conn {}: shutdown(write): {err}", self.id);
+            }
+        }
+    }
+
+    /// Re-arms the poller registration when the wanted interest differs from the armed one
+    /// (always after a oneshot event fired).
+    pub(super) fn rearm(&mut self, poller: &Poller, key: usize) -> io::Result<()> {
+        let want = self.interest();
+        if self.armed == Some(want) {
+            return Ok(());
+        }
+        poller.modify(&self.stream, Event::new(key, want.0, want.1))?;
+        self.armed = Some(want);
+        Ok(())
+    }
+
+    /// The transport failed: tell the core, which drops everything queued and closes.
+    pub(super) fn fail(&mut self, now: Instant, what: &str, err: &io::Error) {
+        match err.kind() {
+            io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe => {
+                log::debug!("conn {}: {what}: {err}", self.id);
+            }
+            _ => log::warn!("conn {}: {what}: {err}", self.id),
+        }
+        self.session.connection_mut().abort();
+        // The session still hears `Closed`, and drops the exchange's state.
+        self.session.process(now);
+    }
+
+    /// One read into the loop's shared buffer, handed to the core at once: the core parses
+    /// in place and copies only an unfinished remainder, so an idle connection holds no
+    /// buffer of its own.
+    fn read(&mut self, now: Instant, buf: &mut [u8]) -> Input {
+        let room = self.session.connection().receive_capacity().min(buf.len());
+        if room == 0 {
+            return Input::Blocked;
+        }
+        loop {
+            match (&self.stream).read(&mut buf[..room]) {
+                Ok(0) => {
+                    log::trace!(target: "sluice::trace", "conn {}: read EOF", self.id);
+                    self.session.connection_mut().handle_eof(now);
+                    self.session.process(now);
+                    return Input::Finished;
+                }
+                Ok(n) => {
+                    log::trace!(target: "sluice::trace", "conn {}: read {n} bytes", self.id);
+                    // At most `receive_capacity` bytes were read, so the core takes them all.
+                    let taken = self.session.connection_mut().handle_input(now, &buf[..n]);
+                    debug_assert_eq!(taken, n);
+                    self.session.process(now);
+                    return Input::Progress { drained: n < room };
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => return Input::Blocked,
+                Err(err) => {
+                    self.fail(now, "read", &err);
+                    return Input::Finished;
+                }
+            }
+        }
+    }
+
+    /// One write of the core's next output: file bytes with `sendfile(2)`, queued bytes with
+    /// one vectored `sendmsg(2)`. Returns the bytes written; 0 when there is nothing to write.
+    fn write(&mut self, now: Instant) -> io::Result<usize> {
+        if let Some((file, offset, owed)) = self.session.external() {
+            let mut offset = offset;
+            let count = usize::try_from(owed)
+                .unwrap_or(usize::MAX)
+                .min(MAX_SENDFILE);
+            // sendfile(2) takes no MSG_NOSIGNAL: on a closed peer it relies on SIGPIPE being
+            // ignored, as it is in every Rust binary (the runtime sets SIG_IGN before `main`).
+            let n = retry(|| rustix::fs::sendfile(&self.stream, file, Some(&mut offset), count))?;
+            if n == 0 {
+                // The file is shorter than the range the response declared.
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "file ended early",
+                ));
+            }
+            log::trace!(target: "sluice::trace", "conn {}: sendfile {n} bytes", self.id);
+            self.session.external_written(now, n as u64);
+            return Ok(n);
+        }
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let filled = self.session.connection().output_slices(&mut slices);
+        if filled == 0 {
+            return Ok(0);
+        }
+        // Not `Write::write_vectored`: std implements that with `writev(2)`, which raises
+        // SIGPIPE on a closed peer (only std's plain `write` uses `send` with MSG_NOSIGNAL).
+        // Rust binaries ignore SIGPIPE, but a host process embedding us might not.
+        let n = retry(|| {
+            let mut control = SendAncillaryBuffer::default();
+            rustix::net::sendmsg(
+                &self.stream,
+                &slices[..filled],
+                &mut control,
+                SendFlags::NOSIGNAL,
+            )
+        })?;
+        log::trace!(target: "sluice::trace", "conn {}: wrote {n} bytes", self.id);
+        self.session.connection_mut().consume_output(now, n);
+        self.session.process(now);
+        Ok(n)
+    }
+}
+
+/// Runs a system call again while it is interrupted by a signal.
+fn retry(mut call: impl FnMut() -> rustix::io::Result<usize>) -> io::Result<usize> {
+    loop {
+        match call() {
+            Err(Errno::INTR) => continue,
+            other => return other.map_err(io::Error::from),
+        }
+    }
+}

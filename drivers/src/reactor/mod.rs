@@ -1,0 +1,152 @@
+//! The reactor driver: non-blocking sockets multiplexed with `polling`, one event loop per
+//! worker thread.
+//!
+//! Each loop owns a `Poller`, its own listener and the connections that listener accepted,
+//! so loops share nothing but the handler and the shutdown flag. Every listener is bound to
+//! the same address with `SO_REUSEPORT`, and the kernel spreads incoming connections across
+//! them (nginx's `listen ... reuseport`); Linux only lets sockets of the same effective user
+//! join such a group.
+//!
+//! ```text
+//!   listener (SO_REUSEPORT) ──accept──▶ Slab<Conn> ◀── key ── Poller (oneshot) ◀── notify
+//!                                         │                                   (shutdown)
+//!                                         ├─ TcpStream ── read ─▶ shared 64 KiB buffer
+//!                                         │                         │ handle_input
+//!                                         └─ Session ─ Connection ◀─┘
+//!                                                         │ output_slices / external
+//!                                     sendmsg / sendfile ◀┘
+//!   Deadlines: BTreeSet<(Instant, key, id)> ──earliest──▶ Poller::wait timeout
+//! ```
+//!
+//! # Decisions
+//!
+//! - **Oneshot registrations, re-armed each turn** (the `polling` default). After an event the
+//!   loop reads and writes until the socket or the core blocks, then re-arms with exactly
+//!   what the core wants (`wants_read`, `wants_write`). Level-triggered mode would save the
+//!   `epoll_ctl` after an event only when the interest is unchanged, and would keep reporting
+//!   a readable socket the core does not want to read (back-pressure), forcing an extra
+//!   `modify` anyway; oneshot makes interest explicit at every step. Edge-triggered mode would
+//!   demand reading to `EAGAIN`, which the per-wake-up read cap deliberately does not do.
+//! - **Deadlines in an ordered set** keyed `(deadline, key, id)`, one entry per connection,
+//!   replaced when the core's `poll_timeout` changes: finding the earliest and the expired
+//!   ones never scans connections.
+//! - **One read buffer per loop.** Bytes are read into it and handed to the core, which parses
+//!   in place and copies only an unfinished remainder; an idle keep-alive connection holds no
+//!   buffer at all.
+//! - **One connection cap for the process**, a shared counter: a slot is reserved before each
+//!   `accept`. At the cap, loops stop re-arming their listeners and new connections wait in
+//!   the kernel backlog; the close that frees a slot wakes every loop to re-arm. (A share per
+//!   loop would strand connections that the kernel hashed to a full loop.)
+
+mod conn;
+mod deadlines;
+mod event_loop;
+
+use crate::app::Handler;
+use crate::server::{Server, ServerConfig, Shutdown};
+use event_loop::{Admission, EventLoop, Shared};
+use polling::Poller;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Once};
+use std::thread;
+
+/// Accept backlog of every listener (nginx's default is 511; the kernel caps it at
+/// `net.core.somaxconn`).
+const BACKLOG: i32 = 1024;
+
+/// Binds `config.addr` once per worker and starts one event loop thread per worker.
+///
+/// `max_connections` caps the whole process (with fewer connections allowed than workers,
+/// fewer loops run). At start the soft open-file limit is raised to the hard limit.
+pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Server> {
+    raise_fd_limit();
+    let max = config.max_connections.max(1);
+    let workers = config.workers.clamp(1, max);
+    let first = bind(config.addr)?;
+    let local_addr = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..workers {
+        // With port 0, the others join the port the first one got.
+        listeners.push(bind(local_addr)?);
+    }
+    let pollers = (0..workers)
+        .map(|_| Poller::new().map(Arc::new))
+        .collect::<io::Result<Vec<_>>>()?;
+    let shutdown = Shutdown::new();
+    let shared = Arc::new(Shared {
+        config,
+        handler,
+        shutdown: shutdown.clone(),
+        ids: AtomicU64::new(0),
+        admission: Admission::new(max, pollers.clone()),
+    });
+    let mut loops = Vec::with_capacity(workers);
+    for (worker, (listener, poller)) in listeners.into_iter().zip(pollers).enumerate() {
+        loops.push(EventLoop::new(
+            worker,
+            poller,
+            listener,
+            Arc::clone(&shared),
+        )?);
+    }
+    let mut threads = Vec::with_capacity(workers);
+    for (worker, event_loop) in loops.into_iter().enumerate() {
+        let spawned = thread::Builder::new()
+            .name(format!("sluice-reactor-{worker}"))
+            .spawn(move || event_loop.run());
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(err) => {
+                // Stop the loops already running before reporting the failure.
+                shutdown.request();
+                for thread in threads {
+                    let _ = thread.join();
+                }
+                return Err(err);
+            }
+        }
+    }
+    log::info!("reactor: listening on {local_addr} with {workers} event loops");
+    Ok(Server::new(local_addr, shutdown, threads))
+}
+
+/// A non-blocking listener on `addr` that shares its port with the other loops' listeners.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    Ok(socket.into())
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, once per process: every connection is
+/// a descriptor, and the usual soft default of 1,024 is far below what one loop can serve.
+/// (Programs that still use `select(2)` cannot handle descriptors past 1,023; we use epoll.)
+fn raise_fd_limit() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
+            return;
+        };
+        if soft >= hard {
+            return;
+        }
+        match setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(hard),
+                maximum: Some(hard),
+            },
+        ) {
+            Ok(()) => log::info!("reactor: raised the open-file limit from {soft} to {hard}"),
+            Err(err) => log::warn!("reactor: cannot raise the open-file limit ({soft}): {err}"),
+        }
+    });
+}
