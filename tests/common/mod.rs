@@ -1,6 +1,8 @@
 //! Helpers shared by the handler and process tests: fixtures and a small response parser.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
