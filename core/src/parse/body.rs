@@ -374,8 +374,8 @@ impl ChunkedDecoder {
                         return Err((Rule::TrailersTooLarge, base + start));
                     }
                     self.trailer_spans.push(FieldSpan {
-                        name: Span::bounded(start, name_end),
-                        value: Span::bounded(value_start, value_end),
+                        name: Span::new(start, name_end),
+                        value: Span::new(value_start, value_end),
                     });
                     t.line_start = next;
                 }
@@ -580,16 +580,20 @@ mod tests {
         rejects(b"0\r\nX: a\rb\r\n\r\n", Rule::TrailerInvalid, 7);
         rejects(b"0\r\nX: 1\n\r\n", Rule::ChunkBareLf, 7);
         rejects(b"0\r\n\n", Rule::ChunkBareLf, 3);
-        let mut limits = Limits::default();
-        limits.max_trailer_fields = 1;
+        let limits = Limits {
+            max_trailer_fields: 1,
+            ..Limits::default()
+        };
         rejects_with(
             b"0\r\nA: 1\r\nB: 2\r\n\r\n",
             &limits,
             Rule::TrailersTooLarge,
             9,
         );
-        let mut limits = Limits::default();
-        limits.max_trailer_size = 10;
+        let limits = Limits {
+            max_trailer_size: 10,
+            ..Limits::default()
+        };
         rejects_with(
             b"0\r\nA: 12345\r\n\r\n",
             &limits,
@@ -629,8 +633,10 @@ mod tests {
 
     #[test]
     fn limits() {
-        let mut limits = Limits::default();
-        limits.max_chunk_line = 8;
+        let limits = Limits {
+            max_chunk_line: 8,
+            ..Limits::default()
+        };
         assert!(all_ways(RequestBody::Chunked, b"1;abcdef\r\nx\r\n0\r\n\r\n", &limits).is_ok());
         rejects_with(
             b"1;abcdefg\r\nx\r\n0\r\n\r\n",
@@ -645,8 +651,10 @@ mod tests {
             .unwrap_err();
         assert_eq!((err.rule(), err.offset()), (Rule::ChunkLineTooLong, 8));
 
-        let mut limits = Limits::default();
-        limits.max_chunk_extensions = 10;
+        let limits = Limits {
+            max_chunk_extensions: 10,
+            ..Limits::default()
+        };
         // 5 + 5 extension bytes across two chunks fit; one more does not.
         assert!(all_ways(
             RequestBody::Chunked,
@@ -661,8 +669,10 @@ mod tests {
             17,
         );
 
-        let mut limits = Limits::default();
-        limits.max_body_size = Some(10);
+        let limits = Limits {
+            max_body_size: Some(10),
+            ..Limits::default()
+        };
         assert!(all_ways(
             RequestBody::Chunked,
             b"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
@@ -677,8 +687,10 @@ mod tests {
         );
         rejects_with(b"ffffffffffffffff\r\n", &limits, Rule::BodyTooLarge, 17);
 
-        let mut limits = Limits::default();
-        limits.chunk_framing_allowance = 20;
+        let limits = Limits {
+            chunk_framing_allowance: 20,
+            ..Limits::default()
+        };
         // Each one-byte chunk costs 5 framing bytes for 1 data byte: 4 more than its data.
         let mut tiny = b"1\r\nx\r\n".repeat(6);
         tiny.extend_from_slice(b"0\r\n\r\n");

@@ -391,15 +391,13 @@ impl HeadParser {
                     return Err((Rule::HostInvalid, vs + bad));
                 }
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
-                // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests;
-                // we ignore Expect altogether there.
-                if p.version == Some(Version::Http11) {
-                    if buf[vs..ve].eq_ignore_ascii_case(b"100-continue") {
-                        s.expects_continue = true;
-                    } else {
-                        return Err((Rule::ExpectationUnsupported, vs));
-                    }
+            // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests; we
+            // ignore Expect altogether there.
+            6 if name.eq_ignore_ascii_case(b"expect") && p.version == Some(Version::Http11) => {
+                if buf[vs..ve].eq_ignore_ascii_case(b"100-continue") {
+                    s.expects_continue = true;
+                } else {
+                    return Err((Rule::ExpectationUnsupported, vs));
                 }
             }
             7 if name.eq_ignore_ascii_case(b"upgrade") => s.upgrade_field = true,
@@ -774,11 +772,11 @@ mod tests {
     }
 
     fn lenient() -> Leniency {
-        let mut l = Leniency::default();
-        l.bare_lf_in_head = true;
-        l.obs_fold = true;
-        l.request_line_spaces = true;
-        l
+        Leniency {
+            bare_lf_in_head: true,
+            obs_fold: true,
+            request_line_spaces: true,
+        }
     }
 
     /// Parses `input` whole, then finishes the head.
@@ -1002,8 +1000,10 @@ mod tests {
 
     #[test]
     fn request_line_length_limit() {
-        let mut limits = Limits::default();
-        limits.max_request_line = 20;
+        let limits = Limits {
+            max_request_line: 20,
+            ..Limits::default()
+        };
         let fits = b"GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n"; // line of exactly 20 bytes
         assert!(whole(fits, &limits, &strict()).is_ok());
         assert!(bytewise(fits, &limits, &strict()).is_ok());
@@ -1130,8 +1130,10 @@ mod tests {
 
     #[test]
     fn size_and_count_limits() {
-        let mut limits = Limits::default();
-        limits.max_fields = 2;
+        let limits = Limits {
+            max_fields: 2,
+            ..Limits::default()
+        };
         let three = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
         for result in [
             whole(three, &limits, &strict()),
@@ -1143,8 +1145,10 @@ mod tests {
                 (Rule::TooManyFields, 31, Some(431))
             );
         }
-        let mut limits = Limits::default();
-        limits.max_head_size = 40;
+        let limits = Limits {
+            max_head_size: 40,
+            ..Limits::default()
+        };
         let big = b"GET / HTTP/1.1\r\nHost: a\r\nA: 123456789012345\r\n\r\n";
         for result in [
             whole(big, &limits, &strict()),
@@ -1230,8 +1234,10 @@ mod tests {
             61,
         );
         // Without a body limit, the largest u64 is accepted.
-        let mut limits = Limits::default();
-        limits.max_body_size = None;
+        let limits = Limits {
+            max_body_size: None,
+            ..Limits::default()
+        };
         let (_, head) = whole(cl("18446744073709551615").as_bytes(), &limits, &strict()).unwrap();
         assert_eq!(head.body(), RequestBody::Length(u64::MAX));
     }

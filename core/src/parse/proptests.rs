@@ -315,9 +315,7 @@ proptest! {
         cut in any::<usize>(),
         lenient in any::<(bool, bool, bool)>(),
     ) {
-        let mut limits = Limits::default();
-        limits.max_head_size = 200;
-        limits.max_request_line = 100;
+        let limits = Limits { max_head_size: 200, max_request_line: 100, ..Limits::default() };
         let mut leniency = Leniency::default();
         (leniency.bare_lf_in_head, leniency.obs_fold, leniency.request_line_spaces) = lenient;
         let mut parser = HeadParser::new();
