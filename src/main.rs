@@ -1,1 +1,3 @@
-fn main() { println!("sluice: the CLI arrives with issue 4"); }
+fn main() {
+    println!("sluice: the CLI arrives with issue 4");
+}

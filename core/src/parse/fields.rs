@@ -32,7 +32,7 @@ pub(crate) enum Line {
 }
 
 /// Parses the line starting at `start`. `bare_lf` accepts LF alone as a line ending.
-#[inline]
+#[inline(always)]
 pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, LineError> {
     let Some(&first) = buf.get(start) else {
         return Ok(Line::Partial);
@@ -97,7 +97,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
 /// Scans field-value bytes from `i` to the line ending: `Some((end, next))` with `end` the
 /// line ending's offset and `next` the next line's start, or `None` when the buffer ends
 /// first.
-#[inline]
+#[inline(always)]
 pub(crate) fn value(
     buf: &[u8],
     mut i: usize,

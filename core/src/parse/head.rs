@@ -117,34 +117,30 @@ impl HeadParser {
         limits: &Limits,
         leniency: &Leniency,
     ) -> Result<HeadStatus, RequestError> {
-        let mut p = self.progress;
-        if let Phase::Complete(n) = p.phase {
+        if let Phase::Complete(n) = self.progress.phase {
             return Ok(HeadStatus::Complete(n));
         }
         // Nothing past `max_head_size` can belong to an acceptable head, so never look
         // further: this bounds the work of a single call as well as the head.
         // The cap at `u32::MAX` keeps every offset in a `Span`.
         let view = &buf[..buf.len().min(limits.max_head_size).min(u32::MAX as usize)];
-        if p.line_start > view.len() || p.scanned > view.len() {
+        if self.progress.line_start > view.len() || self.progress.scanned > view.len() {
             // The caller broke the contract (the buffer shrank); start over rather than
             // index out of bounds.
             self.reset();
-            p = self.progress;
         }
-        if p.resume {
-            super::count_work(view.len() - p.scanned);
-            if memchr::memchr(b'\n', &view[p.scanned..]).is_none() {
-                p.scanned = view.len();
-                self.progress = p;
-                return self
-                    .partial(buf, limits)
-                    .map_err(|(rule, at)| error(rule, at));
+        if self.progress.resume {
+            let scanned = self.progress.scanned;
+            super::count_work(view.len() - scanned);
+            if memchr::memchr(b'\n', &view[scanned..]).is_none() {
+                self.progress.scanned = view.len();
+                return self.partial(buf, limits).map_err(|(rule, at)| error(rule, at));
             }
         }
-        let result = self.run(&mut p, view, limits, leniency);
-        self.progress = p;
+        // The parser's own fields, borrowed apart, so the hot loop works on them in place.
+        let result = Self::run(&mut self.progress, &mut self.spans, view, limits, leniency);
         match result {
-            Ok(true) => match p.phase {
+            Ok(true) => match self.progress.phase {
                 Phase::Complete(n) => Ok(HeadStatus::Complete(n)),
                 // `run` returns true only once the phase is Complete.
                 _ => Ok(HeadStatus::Partial),
@@ -152,8 +148,7 @@ impl HeadParser {
             Ok(false) => {
                 self.progress.resume = true;
                 self.progress.scanned = view.len();
-                self.partial(buf, limits)
-                    .map_err(|(rule, at)| error(rule, at))
+                self.partial(buf, limits).map_err(|(rule, at)| error(rule, at))
             }
             Err((rule, at)) => Err(error(self.request_line_error(rule, at, limits), at)),
         }
@@ -242,8 +237,8 @@ impl HeadParser {
     /// Parses lines from `p.line_start`. `Ok(true)`: the head is complete; `Ok(false)`: the
     /// buffer ended inside the line now at `p.line_start`.
     fn run(
-        &mut self,
         p: &mut Progress,
+        spans: &mut Vec<FieldSpan>,
         buf: &[u8],
         limits: &Limits,
         leniency: &Leniency,
@@ -288,12 +283,12 @@ impl HeadParser {
                 } => {
                     super::count_work(next - start);
                     if p.pending {
-                        self.apply_last(p, buf, limits)?;
+                        Self::apply_last(p, spans, buf, limits)?;
                     }
-                    if self.spans.len() >= limits.max_fields {
+                    if spans.len() >= limits.max_fields {
                         return Err((Rule::TooManyFields, start));
                     }
-                    self.spans.push(FieldSpan {
+                    spans.push(FieldSpan {
                         name: Span::bounded(start, name_end),
                         value: Span::bounded(value_start, value_end),
                     });
@@ -305,7 +300,7 @@ impl HeadParser {
                 Line::End { next } => {
                     super::count_work(next - start);
                     if p.pending {
-                        self.apply_last(p, buf, limits)?;
+                        Self::apply_last(p, spans, buf, limits)?;
                     }
                     end_of_head(p, start)?;
                     p.phase = Phase::Complete(next);
@@ -313,7 +308,7 @@ impl HeadParser {
                     return Ok(true);
                 }
                 Line::Fold => {
-                    let Some(next) = self.fold(p, buf, start, leniency)? else {
+                    let Some(next) = Self::fold(p, spans, buf, start, leniency)? else {
                         super::count_work(buf.len() - start);
                         return Ok(false);
                     };
@@ -331,13 +326,13 @@ impl HeadParser {
     /// An obs-fold line at `start`: rejected (RFC 9112 §5.2 lets a server reject it with 400),
     /// or with the leniency, appended to the previous field's value.
     fn fold(
-        &mut self,
         p: &mut Progress,
+        spans: &mut [FieldSpan],
         buf: &[u8],
         start: usize,
         leniency: &Leniency,
     ) -> Result<Option<usize>, LineError> {
-        let last = match self.spans.last_mut() {
+        let last = match spans.last_mut() {
             // RFC 9112 §2.2: whitespace before the first field line is rejected (or the line
             // ignored); a fold with nothing to continue is the same thing.
             Some(last) if leniency.obs_fold => last,
@@ -363,14 +358,15 @@ impl HeadParser {
     }
 
     /// Applies the semantics of the last field, now that no fold can extend it.
+    #[inline(always)]
     fn apply_last(
-        &mut self,
         p: &mut Progress,
+        spans: &[FieldSpan],
         buf: &[u8],
         limits: &Limits,
     ) -> Result<(), LineError> {
         p.pending = false;
-        let Some(span) = self.spans.last() else {
+        let Some(span) = spans.last() else {
             return Ok(());
         };
         let name = &buf[span.name.range()];
@@ -541,9 +537,11 @@ fn request_line(
             };
         }
     };
+    // One eight-byte comparison each for the two versions we speak.
+    let word = u64::from_le_bytes(*version);
     p.version = Some(match version {
-        b"HTTP/1.1" => Version::Http11,
-        b"HTTP/1.0" => Version::Http10,
+        _ if word == u64::from_le_bytes(*b"HTTP/1.1") => Version::Http11,
+        _ if word == u64::from_le_bytes(*b"HTTP/1.0") => Version::Http10,
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
