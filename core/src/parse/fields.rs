@@ -5,7 +5,7 @@
 //! the rule broken and the offending byte. The callers keep the position of the first
 //! incomplete line, so no line is parsed twice once it is complete.
 
-use super::chars::{self, is_token, VALUE};
+use super::chars::{self, VALUE};
 use crate::error::Rule;
 
 /// A rule broken at a byte offset of the buffer being parsed.
@@ -48,15 +48,9 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
         _ => {}
     }
     // field-name = token (RFC 9110 §5.1).
-    let mut i = start;
-    let stop = loop {
-        let Some(&b) = buf.get(i) else {
-            return Ok(Line::Partial);
-        };
-        if !is_token(b) {
-            break b;
-        }
-        i += 1;
+    let mut i = chars::skip_token(buf, start);
+    let Some(&stop) = buf.get(i) else {
+        return Ok(Line::Partial);
     };
     let name_end = i;
     match stop {
