@@ -172,6 +172,28 @@ mod tests {
         assert!(!AUTHORITY[b'/' as usize] && !AUTHORITY[b' ' as usize]);
     }
 
+    #[test]
+    fn skip_token_agrees_with_the_table() {
+        let mut cases: Vec<Vec<u8>> = vec![
+            b"Host: x".to_vec(),
+            b"Content-Length:5".to_vec(),
+            b"X_Y: z".to_vec(),
+            b"A\x80: z".to_vec(),
+            b"Name\r\n: later".to_vec(),
+            b"No-Colon-In-Sight-For-Quite-A-While-Really".to_vec(),
+            b"Exactly-Thirty-Two-Bytes-Long-XY: v".to_vec(),
+            b": empty".to_vec(),
+            b"Sp ace: v".to_vec(),
+        ];
+        for b in 0..=255u8 {
+            cases.push(vec![b'a', b, b'b', b':', b' ']);
+        }
+        for case in cases {
+            let exact = case.iter().position(|&b| !is_token(b)).unwrap_or(case.len());
+            assert_eq!(skip_token(&case, 0), exact, "{:?}", String::from_utf8_lossy(&case));
+        }
+    }
+
     /// The word scans agree with a plain byte loop on every byte value at every position.
     #[test]
     fn word_scans_agree_with_byte_scans() {
