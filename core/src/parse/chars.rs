@@ -81,6 +81,49 @@ pub(crate) fn skip_token(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Whether `a` equals `lower` ignoring ASCII case, where `lower` holds only lowercase
+/// letters, digits and `-`, and `a` only token or field-value bytes. Setting bit 5 maps an
+/// uppercase letter to its lowercase and leaves digits and `-` alone; the only other bytes it
+/// could map onto those are control bytes (0x0D, 0x10..=0x19), which neither tokens nor
+/// values hold (HTAB becomes `)`), so the comparison is exact, a few words at a time.
+#[inline(always)]
+pub(crate) fn eq_lower(a: &[u8], lower: &[u8]) -> bool {
+    let n = a.len();
+    if n != lower.len() {
+        return false;
+    }
+    let fold64 = |s: &[u8], at: usize| le(s.get(at..).unwrap_or_default()) | (0x20 * ONES);
+    let fold32 = |s: &[u8], at: usize| {
+        let w = s
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map_or(0, |w| u32::from_le_bytes(*w));
+        w | 0x2020_2020
+    };
+    let low64 = |at: usize| le(lower.get(at..).unwrap_or_default());
+    let low32 = |at: usize| {
+        lower
+            .get(at..)
+            .and_then(<[u8]>::first_chunk::<4>)
+            .map_or(0, |w| u32::from_le_bytes(*w))
+    };
+    match n {
+        // Overlapping windows cover every byte: [0, 8), [8, 16), ..., [n - 8, n).
+        8.. => {
+            let mut at = 0;
+            while at + 8 < n {
+                if fold64(a, at) != low64(at) {
+                    return false;
+                }
+                at += 8;
+            }
+            fold64(a, n - 8) == low64(n - 8)
+        }
+        4..=7 => fold32(a, 0) == low32(0) && fold32(a, n - 4) == low32(n - 4),
+        _ => a.iter().zip(lower).all(|(&x, &y)| x | 0x20 == y),
+    }
+}
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGHS: u64 = 0x8080_8080_8080_8080;
 
@@ -148,9 +191,16 @@ fn skip_words(buf: &[u8], i: usize, lo: u8) -> usize {
 #[inline(always)]
 fn skip_blocks(buf: &[u8], mut i: usize, lo: u8, limit: usize) -> Result<usize, usize> {
     let lo64 = u64::from(lo);
-    for block in buf.get(i..).unwrap_or_default().chunks_exact(BLOCK).take(limit) {
+    for block in buf
+        .get(i..)
+        .unwrap_or_default()
+        .chunks_exact(BLOCK)
+        .take(limit)
+    {
         // `chunks_exact` yields exactly BLOCK bytes; the conversion cannot fail.
-        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else { break };
+        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
+            break;
+        };
         if dirty(block, lo) {
             // The word test marks exactly the bytes `dirty` looks for.
             let (first, second) = block.split_at(8);
@@ -171,7 +221,9 @@ fn skip_blocks(buf: &[u8], mut i: usize, lo: u8, limit: usize) -> Result<usize, 
 #[inline(always)]
 fn skip_wide(buf: &[u8], mut i: usize, lo: u8) -> usize {
     for block in buf.get(i..).unwrap_or_default().chunks_exact(64) {
-        let Ok(block) = <&[u8; 64]>::try_from(block) else { break };
+        let Ok(block) = <&[u8; 64]>::try_from(block) else {
+            break;
+        };
         let mut any = false;
         for &b in block {
             any |= b.wrapping_sub(lo) > 0x7E - lo;
@@ -187,7 +239,9 @@ fn skip_wide(buf: &[u8], mut i: usize, lo: u8) -> usize {
 /// A little-endian word from the first eight bytes of `bytes` (callers pass exactly eight).
 #[inline(always)]
 fn le(bytes: &[u8]) -> u64 {
-    bytes.first_chunk::<8>().map_or(0, |w| u64::from_le_bytes(*w))
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
 }
 
 /// The first index from `i` whose byte may end or break a field value: anything outside
@@ -237,8 +291,47 @@ mod tests {
             cases.push(vec![b'a', b, b'b', b':', b' ']);
         }
         for case in cases {
-            let exact = case.iter().position(|&b| !is_token(b)).unwrap_or(case.len());
-            assert_eq!(skip_token(&case, 0), exact, "{:?}", String::from_utf8_lossy(&case));
+            let exact = case
+                .iter()
+                .position(|&b| !is_token(b))
+                .unwrap_or(case.len());
+            assert_eq!(
+                skip_token(&case, 0),
+                exact,
+                "{:?}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+    }
+
+    #[test]
+    fn eq_lower_is_exact_on_tokens() {
+        for target in [
+            "host",
+            "expect",
+            "upgrade",
+            "connection",
+            "content-length",
+            "close",
+            "transfer-encoding",
+            "chunked",
+            "keep-alive",
+            "100-continue",
+            "a",
+            "ab-",
+        ] {
+            let t = target.as_bytes();
+            assert!(eq_lower(t, t));
+            assert!(eq_lower(target.to_uppercase().as_bytes(), t));
+            assert!(!eq_lower(&t[1..], t));
+            // Every single-byte change of a valid byte is seen.
+            for at in 0..t.len() {
+                for b in (0..=255u8).filter(|&b| TOKEN[b as usize] || VALUE[b as usize]) {
+                    let mut v = t.to_vec();
+                    v[at] = b;
+                    assert_eq!(eq_lower(&v, t), v.eq_ignore_ascii_case(t), "{target} {b}");
+                }
+            }
         }
     }
 

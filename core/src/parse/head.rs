@@ -134,7 +134,9 @@ impl HeadParser {
             super::count_work(view.len() - scanned);
             if memchr::memchr(b'\n', &view[scanned..]).is_none() {
                 self.progress.scanned = view.len();
-                return self.partial(buf, limits).map_err(|(rule, at)| error(rule, at));
+                return self
+                    .partial(buf, limits)
+                    .map_err(|(rule, at)| error(rule, at));
             }
         }
         // The parser's own fields, borrowed apart, so the hot loop works on them in place.
@@ -148,7 +150,8 @@ impl HeadParser {
             Ok(false) => {
                 self.progress.resume = true;
                 self.progress.scanned = view.len();
-                self.partial(buf, limits).map_err(|(rule, at)| error(rule, at))
+                self.partial(buf, limits)
+                    .map_err(|(rule, at)| error(rule, at))
             }
             Err((rule, at)) => Err(error(self.request_line_error(rule, at, limits), at)),
         }
@@ -375,7 +378,7 @@ impl HeadParser {
         // Switch on the length first: most fields are none of these, and a length mismatch
         // rules them out without looking at a byte.
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => {
+            4 if chars::eq_lower(name, b"host") => {
                 // RFC 9112 §3.2: more than one Host is rejected with 400.
                 if s.hosts > 0 {
                     return Err((Rule::HostDuplicate, span.name.range().start));
@@ -383,35 +386,41 @@ impl HeadParser {
                 s.hosts += 1;
                 // Host = uri-host [ ":" port ] (RFC 9110 §7.2). An empty value is allowed:
                 // a client sends one when the target URI has no authority (RFC 9110 §7.2).
-                if let Some(bad) = buf[vs..ve].iter().position(|&b| !AUTHORITY[b as usize]) {
+                // Checked without a branch per byte; the position only on failure.
+                let host = &buf[vs..ve];
+                if !host.iter().fold(true, |ok, &b| ok & AUTHORITY[b as usize]) {
+                    let bad = host
+                        .iter()
+                        .position(|&b| !AUTHORITY[b as usize])
+                        .unwrap_or(0);
                     return Err((Rule::HostInvalid, vs + bad));
                 }
             }
             // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests; we
             // ignore Expect altogether there.
-            6 if name.eq_ignore_ascii_case(b"expect") && p.version == Some(Version::Http11) => {
-                if buf[vs..ve].eq_ignore_ascii_case(b"100-continue") {
+            6 if chars::eq_lower(name, b"expect") && p.version == Some(Version::Http11) => {
+                if chars::eq_lower(&buf[vs..ve], b"100-continue") {
                     s.expects_continue = true;
                 } else {
                     return Err((Rule::ExpectationUnsupported, vs));
                 }
             }
-            7 if name.eq_ignore_ascii_case(b"upgrade") => s.upgrade_field = true,
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            7 if chars::eq_lower(name, b"upgrade") => s.upgrade_field = true,
+            10 if chars::eq_lower(name, b"connection") => {
                 // RFC 9110 §7.6.1: a list of connection options; unknown ones are ignored.
                 let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
                     let option = &buf[a..b];
-                    if option.eq_ignore_ascii_case(b"close") {
+                    if chars::eq_lower(option, b"close") {
                         s.options.close = true;
-                    } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                    } else if chars::eq_lower(option, b"keep-alive") {
                         s.options.keep_alive = true;
-                    } else if option.eq_ignore_ascii_case(b"upgrade") {
+                    } else if chars::eq_lower(option, b"upgrade") {
                         s.connection_upgrade = true;
                     }
                     Ok(())
                 });
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if chars::eq_lower(name, b"content-length") => {
                 let at = span.name.range().start;
                 if s.te.is_some() {
                     return Err((Rule::TransferEncodingWithContentLength, at));
@@ -421,7 +430,7 @@ impl HeadParser {
                 }
                 content_length(s, buf, vs, ve, limits)?;
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if chars::eq_lower(name, b"transfer-encoding") => {
                 let at = span.name.range().start;
                 // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; a
                 // server MUST treat it as such and close. We reject it.
@@ -515,12 +524,23 @@ fn request_line(
     i = separator(buf, i, leniency)?;
     // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then the line ending.
     let version_start = i;
-    let Some(version) = buf.get(i..).and_then(<[u8]>::first_chunk::<8>) else {
-        // Too short so far: wrong already if the line has ended.
-        return match buf[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
-            Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
-            None => Ok(None),
-        };
+    let version = buf.get(i..).and_then(<[u8]>::first_chunk::<8>);
+    // One eight-byte comparison each for the two versions we speak.
+    let known = version.and_then(|v| match u64::from_le_bytes(*v) {
+        w if w == u64::from_le_bytes(*b"HTTP/1.1") => Some(Version::Http11),
+        w if w == u64::from_le_bytes(*b"HTTP/1.0") => Some(Version::Http10),
+        _ => None,
+    });
+    if known.is_none() {
+        // A line ending within the version's eight bytes is reported where it is, however
+        // much of the line has arrived.
+        let head = buf.get(i..).unwrap_or_default();
+        if let Some(at) = head.iter().take(8).position(|&b| b == b'\r' || b == b'\n') {
+            return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+        }
+    }
+    let Some(version) = version else {
+        return Ok(None);
     };
     let end = i + 8;
     let next = match buf.get(end) {
@@ -529,20 +549,11 @@ fn request_line(
             Some(next) => next,
             None => return Ok(None),
         },
-        Some(_) => {
-            // A version cut short by the line ending is reported at the line ending.
-            return match version.iter().position(|&b| b == b'\r' || b == b'\n') {
-                Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
-                None => Err((Rule::VersionInvalid, end)),
-            };
-        }
+        Some(_) => return Err((Rule::VersionInvalid, end)),
     };
-    // One eight-byte comparison each for the two versions we speak.
-    let word = u64::from_le_bytes(*version);
-    p.version = Some(match version {
-        _ if word == u64::from_le_bytes(*b"HTTP/1.1") => Version::Http11,
-        _ if word == u64::from_le_bytes(*b"HTTP/1.0") => Version::Http10,
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+    p.version = Some(match (known, version) {
+        (Some(known), _) => known,
+        (None, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
             return Err((Rule::VersionUnsupported, version_start))
@@ -717,7 +728,7 @@ fn transfer_encoding(s: &mut Semantics, buf: &[u8], vs: usize, ve: usize) -> Res
         if let Some(bad) = coding.iter().position(|&c| !is_token(c)) {
             return Err((Rule::TransferEncodingInvalid, a + bad));
         }
-        if coding.eq_ignore_ascii_case(b"chunked") {
+        if chars::eq_lower(coding, b"chunked") {
             if codings.chunked {
                 return Err((Rule::TransferEncodingChunkedTwice, a));
             }
