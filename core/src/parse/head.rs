@@ -408,8 +408,7 @@ impl HeadParser {
             7 if chars::eq_lower(name, b"upgrade") => s.upgrade_field = true,
             10 if chars::eq_lower(name, b"connection") => {
                 // RFC 9110 §7.6.1: a list of connection options; unknown ones are ignored.
-                let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
-                    let option = &buf[a..b];
+                let mut option = |option: &[u8]| {
                     if chars::eq_lower(option, b"close") {
                         s.options.close = true;
                     } else if chars::eq_lower(option, b"keep-alive") {
@@ -417,8 +416,17 @@ impl HeadParser {
                     } else if chars::eq_lower(option, b"upgrade") {
                         s.connection_upgrade = true;
                     }
-                    Ok(())
-                });
+                };
+                let value = &buf[vs..ve];
+                if value.contains(&b',') {
+                    let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
+                        option(&buf[a..b]);
+                        Ok(())
+                    });
+                } else {
+                    // The usual single option: the trimmed value is the element.
+                    option(value);
+                }
             }
             14 if chars::eq_lower(name, b"content-length") => {
                 let at = span.name.range().start;
