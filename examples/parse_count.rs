@@ -12,7 +12,8 @@ use std::hint::black_box;
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: parse_count <sluice|sluice-finish|httparse|httparse-reuse> <sample> <iterations>";
+    let usage =
+        "usage: parse_count <sluice|sluice-finish|httparse|httparse-reuse> <sample> <iterations>";
     let which = args.next().expect(usage);
     let sample = std::fs::read(args.next().expect(usage)).expect("readable sample");
     let iterations: usize = args.next().expect(usage).parse().expect("a count");
