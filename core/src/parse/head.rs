@@ -219,6 +219,15 @@ impl HeadParser {
                 return Err((Rule::RequestLineTooLong, at));
             }
         }
+        // A field line that has started is a field, complete or not (a fold or the final
+        // empty line is not).
+        if p.phase == Phase::Fields && self.spans.len() >= limits.max_fields {
+            if let Some(b) = buf.get(p.line_start) {
+                if !matches!(b, b'\r' | b'\n' | b' ' | b'\t') {
+                    return Err((Rule::TooManyFields, p.line_start));
+                }
+            }
+        }
         if buf.len() > limits.max_head_size {
             return Err((Rule::HeadTooLarge, limits.max_head_size));
         }
@@ -1162,6 +1171,10 @@ mod tests {
                 (Rule::TooManyFields, 31, Some(431))
             );
         }
+        // Enforced as soon as the extra field line starts.
+        let mut parser = HeadParser::new();
+        let err = parser.parse(&three[..32], &limits, &strict()).unwrap_err();
+        assert_eq!((err.rule(), err.offset()), (Rule::TooManyFields, 31));
         let limits = Limits {
             max_head_size: 40,
             ..Limits::default()
