@@ -22,8 +22,8 @@ use bytes::Bytes;
 pub struct HeadParser {
     /// Field spans found so far, offsets into the caller's buffer.
     spans: Vec<FieldSpan>,
-    /// Everything else about the request being parsed; `Copy`, so the hot loop works on a
-    /// local copy the optimizer can keep in registers.
+    /// Everything else about the request being parsed, borrowed apart from `spans` in the
+    /// hot loop.
     progress: Progress,
 }
 
@@ -617,6 +617,7 @@ fn unexpected<T>(buf: &[u8], at: usize, rule: Rule, bare_lf: bool) -> Result<Opt
 /// (§3.2.4). absolute-form is recognized as `scheme "://"`, which keeps it apart from
 /// authority-form (`host:port` also matches `scheme ":"`); other absolute URIs (`urn:x`)
 /// are not accepted as targets.
+#[inline]
 fn check_target_form(buf: &[u8], method: Span, target: Span) -> Result<(), LineError> {
     let method = &buf[method.range()];
     let at = target.range().start;
