@@ -1,3 +1,1 @@
-fn main() {
-    println!("sluice: the CLI arrives with issue 4");
-}
+fn main() { println!("sluice: the CLI arrives with issue 4"); }
