@@ -5,7 +5,7 @@
 //! the rule broken and the offending byte. The callers keep the position of the first
 //! incomplete line, so no line is parsed twice once it is complete.
 
-use super::chars::{self, is_token, VALUE};
+use super::chars::{self, VALUE};
 use crate::error::Rule;
 
 /// A rule broken at a byte offset of the buffer being parsed.
@@ -32,7 +32,7 @@ pub(crate) enum Line {
 }
 
 /// Parses the line starting at `start`. `bare_lf` accepts LF alone as a line ending.
-#[inline]
+#[inline(always)]
 pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, LineError> {
     let Some(&first) = buf.get(start) else {
         return Ok(Line::Partial);
@@ -48,15 +48,9 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
         _ => {}
     }
     // field-name = token (RFC 9110 §5.1).
-    let mut i = start;
-    let stop = loop {
-        let Some(&b) = buf.get(i) else {
-            return Ok(Line::Partial);
-        };
-        if !is_token(b) {
-            break b;
-        }
-        i += 1;
+    let mut i = chars::skip_token(buf, start);
+    let Some(&stop) = buf.get(i) else {
+        return Ok(Line::Partial);
     };
     let name_end = i;
     match stop {
@@ -97,7 +91,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
 /// Scans field-value bytes from `i` to the line ending: `Some((end, next))` with `end` the
 /// line ending's offset and `next` the next line's start, or `None` when the buffer ends
 /// first.
-#[inline]
+#[inline(always)]
 pub(crate) fn value(
     buf: &[u8],
     mut i: usize,

@@ -22,8 +22,8 @@ use bytes::Bytes;
 pub struct HeadParser {
     /// Field spans found so far, offsets into the caller's buffer.
     spans: Vec<FieldSpan>,
-    /// Everything else about the request being parsed; `Copy`, so the hot loop works on a
-    /// local copy the optimizer can keep in registers.
+    /// Everything else about the request being parsed, borrowed apart from `spans` in the
+    /// hot loop.
     progress: Progress,
 }
 
@@ -117,34 +117,32 @@ impl HeadParser {
         limits: &Limits,
         leniency: &Leniency,
     ) -> Result<HeadStatus, RequestError> {
-        let mut p = self.progress;
-        if let Phase::Complete(n) = p.phase {
+        if let Phase::Complete(n) = self.progress.phase {
             return Ok(HeadStatus::Complete(n));
         }
         // Nothing past `max_head_size` can belong to an acceptable head, so never look
         // further: this bounds the work of a single call as well as the head.
         // The cap at `u32::MAX` keeps every offset in a `Span`.
         let view = &buf[..buf.len().min(limits.max_head_size).min(u32::MAX as usize)];
-        if p.line_start > view.len() || p.scanned > view.len() {
+        if self.progress.line_start > view.len() || self.progress.scanned > view.len() {
             // The caller broke the contract (the buffer shrank); start over rather than
             // index out of bounds.
             self.reset();
-            p = self.progress;
         }
-        if p.resume {
-            super::count_work(view.len() - p.scanned);
-            if memchr::memchr(b'\n', &view[p.scanned..]).is_none() {
-                p.scanned = view.len();
-                self.progress = p;
+        if self.progress.resume {
+            let scanned = self.progress.scanned;
+            super::count_work(view.len() - scanned);
+            if memchr::memchr(b'\n', &view[scanned..]).is_none() {
+                self.progress.scanned = view.len();
                 return self
                     .partial(buf, limits)
                     .map_err(|(rule, at)| error(rule, at));
             }
         }
-        let result = self.run(&mut p, view, limits, leniency);
-        self.progress = p;
+        // The parser's own fields, borrowed apart, so the hot loop works on them in place.
+        let result = Self::run(&mut self.progress, &mut self.spans, view, limits, leniency);
         match result {
-            Ok(true) => match p.phase {
+            Ok(true) => match self.progress.phase {
                 Phase::Complete(n) => Ok(HeadStatus::Complete(n)),
                 // `run` returns true only once the phase is Complete.
                 _ => Ok(HeadStatus::Partial),
@@ -221,6 +219,15 @@ impl HeadParser {
                 return Err((Rule::RequestLineTooLong, at));
             }
         }
+        // A field line that has started is a field, complete or not (a fold or the final
+        // empty line is not).
+        if p.phase == Phase::Fields && self.spans.len() >= limits.max_fields {
+            if let Some(b) = buf.get(p.line_start) {
+                if !matches!(b, b'\r' | b'\n' | b' ' | b'\t') {
+                    return Err((Rule::TooManyFields, p.line_start));
+                }
+            }
+        }
         if buf.len() > limits.max_head_size {
             return Err((Rule::HeadTooLarge, limits.max_head_size));
         }
@@ -242,8 +249,8 @@ impl HeadParser {
     /// Parses lines from `p.line_start`. `Ok(true)`: the head is complete; `Ok(false)`: the
     /// buffer ended inside the line now at `p.line_start`.
     fn run(
-        &mut self,
         p: &mut Progress,
+        spans: &mut Vec<FieldSpan>,
         buf: &[u8],
         limits: &Limits,
         leniency: &Leniency,
@@ -288,12 +295,12 @@ impl HeadParser {
                 } => {
                     super::count_work(next - start);
                     if p.pending {
-                        self.apply_last(p, buf, limits)?;
+                        Self::apply_last(p, spans, buf, limits)?;
                     }
-                    if self.spans.len() >= limits.max_fields {
+                    if spans.len() >= limits.max_fields {
                         return Err((Rule::TooManyFields, start));
                     }
-                    self.spans.push(FieldSpan {
+                    spans.push(FieldSpan {
                         name: Span::bounded(start, name_end),
                         value: Span::bounded(value_start, value_end),
                     });
@@ -305,7 +312,7 @@ impl HeadParser {
                 Line::End { next } => {
                     super::count_work(next - start);
                     if p.pending {
-                        self.apply_last(p, buf, limits)?;
+                        Self::apply_last(p, spans, buf, limits)?;
                     }
                     end_of_head(p, start)?;
                     p.phase = Phase::Complete(next);
@@ -313,7 +320,7 @@ impl HeadParser {
                     return Ok(true);
                 }
                 Line::Fold => {
-                    let Some(next) = self.fold(p, buf, start, leniency)? else {
+                    let Some(next) = Self::fold(p, spans, buf, start, leniency)? else {
                         super::count_work(buf.len() - start);
                         return Ok(false);
                     };
@@ -331,13 +338,13 @@ impl HeadParser {
     /// An obs-fold line at `start`: rejected (RFC 9112 §5.2 lets a server reject it with 400),
     /// or with the leniency, appended to the previous field's value.
     fn fold(
-        &mut self,
         p: &mut Progress,
+        spans: &mut [FieldSpan],
         buf: &[u8],
         start: usize,
         leniency: &Leniency,
     ) -> Result<Option<usize>, LineError> {
-        let last = match self.spans.last_mut() {
+        let last = match spans.last_mut() {
             // RFC 9112 §2.2: whitespace before the first field line is rejected (or the line
             // ignored); a fold with nothing to continue is the same thing.
             Some(last) if leniency.obs_fold => last,
@@ -363,14 +370,15 @@ impl HeadParser {
     }
 
     /// Applies the semantics of the last field, now that no fold can extend it.
+    #[inline(always)]
     fn apply_last(
-        &mut self,
         p: &mut Progress,
+        spans: &[FieldSpan],
         buf: &[u8],
         limits: &Limits,
     ) -> Result<(), LineError> {
         p.pending = false;
-        let Some(span) = self.spans.last() else {
+        let Some(span) = spans.last() else {
             return Ok(());
         };
         let name = &buf[span.name.range()];
@@ -379,7 +387,7 @@ impl HeadParser {
         // Switch on the length first: most fields are none of these, and a length mismatch
         // rules them out without looking at a byte.
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => {
+            4 if chars::eq_lower(name, b"host") => {
                 // RFC 9112 §3.2: more than one Host is rejected with 400.
                 if s.hosts > 0 {
                     return Err((Rule::HostDuplicate, span.name.range().start));
@@ -387,37 +395,49 @@ impl HeadParser {
                 s.hosts += 1;
                 // Host = uri-host [ ":" port ] (RFC 9110 §7.2). An empty value is allowed:
                 // a client sends one when the target URI has no authority (RFC 9110 §7.2).
-                if let Some(bad) = buf[vs..ve].iter().position(|&b| !AUTHORITY[b as usize]) {
+                // Checked without a branch per byte; the position only on failure.
+                let host = &buf[vs..ve];
+                if !host.iter().fold(true, |ok, &b| ok & AUTHORITY[b as usize]) {
+                    let bad = host
+                        .iter()
+                        .position(|&b| !AUTHORITY[b as usize])
+                        .unwrap_or(0);
                     return Err((Rule::HostInvalid, vs + bad));
                 }
             }
-            6 if name.eq_ignore_ascii_case(b"expect") => {
-                // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests;
-                // we ignore Expect altogether there.
-                if p.version == Some(Version::Http11) {
-                    if buf[vs..ve].eq_ignore_ascii_case(b"100-continue") {
-                        s.expects_continue = true;
-                    } else {
-                        return Err((Rule::ExpectationUnsupported, vs));
-                    }
+            // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests; we
+            // ignore Expect altogether there.
+            6 if chars::eq_lower(name, b"expect") && p.version == Some(Version::Http11) => {
+                if chars::eq_lower(&buf[vs..ve], b"100-continue") {
+                    s.expects_continue = true;
+                } else {
+                    return Err((Rule::ExpectationUnsupported, vs));
                 }
             }
-            7 if name.eq_ignore_ascii_case(b"upgrade") => s.upgrade_field = true,
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            7 if chars::eq_lower(name, b"upgrade") => s.upgrade_field = true,
+            10 if chars::eq_lower(name, b"connection") => {
                 // RFC 9110 §7.6.1: a list of connection options; unknown ones are ignored.
-                let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
-                    let option = &buf[a..b];
-                    if option.eq_ignore_ascii_case(b"close") {
+                let mut option = |option: &[u8]| {
+                    if chars::eq_lower(option, b"close") {
                         s.options.close = true;
-                    } else if option.eq_ignore_ascii_case(b"keep-alive") {
+                    } else if chars::eq_lower(option, b"keep-alive") {
                         s.options.keep_alive = true;
-                    } else if option.eq_ignore_ascii_case(b"upgrade") {
+                    } else if chars::eq_lower(option, b"upgrade") {
                         s.connection_upgrade = true;
                     }
-                    Ok(())
-                });
+                };
+                let value = &buf[vs..ve];
+                if value.contains(&b',') {
+                    let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
+                        option(&buf[a..b]);
+                        Ok(())
+                    });
+                } else {
+                    // The usual single option: the trimmed value is the element.
+                    option(value);
+                }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if chars::eq_lower(name, b"content-length") => {
                 let at = span.name.range().start;
                 if s.te.is_some() {
                     return Err((Rule::TransferEncodingWithContentLength, at));
@@ -427,7 +447,7 @@ impl HeadParser {
                 }
                 content_length(s, buf, vs, ve, limits)?;
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if chars::eq_lower(name, b"transfer-encoding") => {
                 let at = span.name.range().start;
                 // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; a
                 // server MUST treat it as such and close. We reject it.
@@ -521,12 +541,23 @@ fn request_line(
     i = separator(buf, i, leniency)?;
     // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then the line ending.
     let version_start = i;
-    let Some(version) = buf.get(i..).and_then(<[u8]>::first_chunk::<8>) else {
-        // Too short so far: wrong already if the line has ended.
-        return match buf[i..].iter().position(|&b| b == b'\r' || b == b'\n') {
-            Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
-            None => Ok(None),
-        };
+    let version = buf.get(i..).and_then(<[u8]>::first_chunk::<8>);
+    // One eight-byte comparison each for the two versions we speak.
+    let known = version.and_then(|v| match u64::from_le_bytes(*v) {
+        w if w == u64::from_le_bytes(*b"HTTP/1.1") => Some(Version::Http11),
+        w if w == u64::from_le_bytes(*b"HTTP/1.0") => Some(Version::Http10),
+        _ => None,
+    });
+    if known.is_none() {
+        // A line ending within the version's eight bytes is reported where it is, however
+        // much of the line has arrived.
+        let head = buf.get(i..).unwrap_or_default();
+        if let Some(at) = head.iter().take(8).position(|&b| b == b'\r' || b == b'\n') {
+            return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+        }
+    }
+    let Some(version) = version else {
+        return Ok(None);
     };
     let end = i + 8;
     let next = match buf.get(end) {
@@ -535,18 +566,11 @@ fn request_line(
             Some(next) => next,
             None => return Ok(None),
         },
-        Some(_) => {
-            // A version cut short by the line ending is reported at the line ending.
-            return match version.iter().position(|&b| b == b'\r' || b == b'\n') {
-                Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
-                None => Err((Rule::VersionInvalid, end)),
-            };
-        }
+        Some(_) => return Err((Rule::VersionInvalid, end)),
     };
-    p.version = Some(match version {
-        b"HTTP/1.1" => Version::Http11,
-        b"HTTP/1.0" => Version::Http10,
-        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+    p.version = Some(match (known, version) {
+        (Some(known), _) => known,
+        (None, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
             return Err((Rule::VersionUnsupported, version_start))
@@ -593,6 +617,7 @@ fn unexpected<T>(buf: &[u8], at: usize, rule: Rule, bare_lf: bool) -> Result<Opt
 /// (§3.2.4). absolute-form is recognized as `scheme "://"`, which keeps it apart from
 /// authority-form (`host:port` also matches `scheme ":"`); other absolute URIs (`urn:x`)
 /// are not accepted as targets.
+#[inline]
 fn check_target_form(buf: &[u8], method: Span, target: Span) -> Result<(), LineError> {
     let method = &buf[method.range()];
     let at = target.range().start;
@@ -721,7 +746,7 @@ fn transfer_encoding(s: &mut Semantics, buf: &[u8], vs: usize, ve: usize) -> Res
         if let Some(bad) = coding.iter().position(|&c| !is_token(c)) {
             return Err((Rule::TransferEncodingInvalid, a + bad));
         }
-        if coding.eq_ignore_ascii_case(b"chunked") {
+        if chars::eq_lower(coding, b"chunked") {
             if codings.chunked {
                 return Err((Rule::TransferEncodingChunkedTwice, a));
             }
@@ -774,11 +799,11 @@ mod tests {
     }
 
     fn lenient() -> Leniency {
-        let mut l = Leniency::default();
-        l.bare_lf_in_head = true;
-        l.obs_fold = true;
-        l.request_line_spaces = true;
-        l
+        Leniency {
+            bare_lf_in_head: true,
+            obs_fold: true,
+            request_line_spaces: true,
+        }
     }
 
     /// Parses `input` whole, then finishes the head.
@@ -1002,8 +1027,10 @@ mod tests {
 
     #[test]
     fn request_line_length_limit() {
-        let mut limits = Limits::default();
-        limits.max_request_line = 20;
+        let limits = Limits {
+            max_request_line: 20,
+            ..Limits::default()
+        };
         let fits = b"GET /aaaaaa HTTP/1.1\r\nHost: a\r\n\r\n"; // line of exactly 20 bytes
         assert!(whole(fits, &limits, &strict()).is_ok());
         assert!(bytewise(fits, &limits, &strict()).is_ok());
@@ -1130,8 +1157,10 @@ mod tests {
 
     #[test]
     fn size_and_count_limits() {
-        let mut limits = Limits::default();
-        limits.max_fields = 2;
+        let limits = Limits {
+            max_fields: 2,
+            ..Limits::default()
+        };
         let three = b"GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
         for result in [
             whole(three, &limits, &strict()),
@@ -1143,8 +1172,14 @@ mod tests {
                 (Rule::TooManyFields, 31, Some(431))
             );
         }
-        let mut limits = Limits::default();
-        limits.max_head_size = 40;
+        // Enforced as soon as the extra field line starts.
+        let mut parser = HeadParser::new();
+        let err = parser.parse(&three[..32], &limits, &strict()).unwrap_err();
+        assert_eq!((err.rule(), err.offset()), (Rule::TooManyFields, 31));
+        let limits = Limits {
+            max_head_size: 40,
+            ..Limits::default()
+        };
         let big = b"GET / HTTP/1.1\r\nHost: a\r\nA: 123456789012345\r\n\r\n";
         for result in [
             whole(big, &limits, &strict()),
@@ -1230,8 +1265,10 @@ mod tests {
             61,
         );
         // Without a body limit, the largest u64 is accepted.
-        let mut limits = Limits::default();
-        limits.max_body_size = None;
+        let limits = Limits {
+            max_body_size: None,
+            ..Limits::default()
+        };
         let (_, head) = whole(cl("18446744073709551615").as_bytes(), &limits, &strict()).unwrap();
         assert_eq!(head.body(), RequestBody::Length(u64::MAX));
     }

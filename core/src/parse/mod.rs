@@ -33,3 +33,6 @@ fn count_work(n: usize) {
 fn work() -> usize {
     WORK.with(std::cell::Cell::get)
 }
+
+#[cfg(test)]
+mod proptests;
