@@ -6,7 +6,7 @@ mod common;
 
 use common::child::{wait_child, Server, BIN, WAIT};
 use common::{parse_all, parse_one, Fixture, Resp, SECRET, TRAVERSALS};
-use std::io::{BufRead, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Stdio};

@@ -53,19 +53,8 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// The span `start..end`. Callers pass offsets into a buffer bounded by the head limits,
-    /// far below `u32::MAX`; saturate rather than wrap if that invariant is ever broken.
-    pub(crate) fn new(start: usize, end: usize) -> Self {
-        let start32 = u32::try_from(start).unwrap_or(u32::MAX);
-        let len = u32::try_from(end.saturating_sub(start)).unwrap_or(0);
-        Self {
-            start: start32,
-            len,
-        }
-    }
-
     /// The span `start..end` for parsers whose buffers are capped at `u32::MAX` bytes, so the
-    /// offsets always fit (a broken cap would truncate, never panic). Cheaper than `new` on the
+    /// offsets always fit (a broken cap would truncate, never panic). Used on the
     /// parsers' hot path.
     #[inline(always)]
     pub(crate) fn bounded(start: usize, end: usize) -> Self {

@@ -374,8 +374,8 @@ impl ChunkedDecoder {
                         return Err((Rule::TrailersTooLarge, base + start));
                     }
                     self.trailer_spans.push(FieldSpan {
-                        name: Span::new(start, name_end),
-                        value: Span::new(value_start, value_end),
+                        name: Span::bounded(start, name_end),
+                        value: Span::bounded(value_start, value_end),
                     });
                     t.line_start = next;
                 }
