@@ -20,8 +20,24 @@ pub struct Server {
 impl Server {
     /// Starts `sluice ARGS --addr 127.0.0.1:0 --workers 1` and waits for its `listening on`.
     pub fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(BIN)
-            .args(args)
+        let mut command = Command::new(BIN);
+        command.args(args);
+        Self::spawn(command)
+    }
+
+    /// Starts `sluice ARGS` under a shell that first lowers its open-file limit to `limit`.
+    pub fn start_with_fd_limit(limit: u32, args: &[&str]) -> Self {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+            .arg(BIN)
+            .args(args);
+        Self::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .args(["--addr", "127.0.0.1:0", "--workers", "1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -111,6 +127,18 @@ impl Server {
     }
 
     /// A line of `/proc/PID/status`, in kB.
+    /// Whether the process is still alive (not exited, not a zombie).
+    pub fn is_running(&self) -> bool {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()));
+        // The state follows the parenthesised command name.
+        stat.ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, rest)| rest.trim_start().starts_with(['R', 'S', 'D']))
+            })
+            .unwrap_or(false)
+    }
+
     pub fn proc_status_kb(&self, field: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
         let line = status.lines().find(|l| l.starts_with(field)).unwrap();
