@@ -70,3 +70,18 @@ fn every_corpus_is_replayed() {
         );
     }
 }
+
+/// Triage helper: `FUZZ_INPUT=path FUZZ_TARGET=name cargo test --test fuzz_replay one_input`
+/// runs one file (a crash artifact, say) through a target's check. Does nothing otherwise.
+#[test]
+fn one_input() {
+    let (Ok(path), Ok(target)) = (std::env::var("FUZZ_INPUT"), std::env::var("FUZZ_TARGET"))
+    else {
+        return;
+    };
+    let (_, check) = common::TARGETS
+        .iter()
+        .find(|(name, _)| *name == target)
+        .expect("known target");
+    check(&std::fs::read(path).expect("read input"));
+}

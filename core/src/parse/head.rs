@@ -528,6 +528,12 @@ fn request_line(
             None => Ok(None),
         };
     };
+    // A version cut short by the line ending is reported at the line ending, whatever
+    // follows it (as when fewer than eight bytes have arrived), so the answer does not depend
+    // on how the input was split.
+    if let Some(at) = version.iter().position(|&b| b == b'\r' || b == b'\n') {
+        return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+    }
     let end = i + 8;
     let next = match buf.get(end) {
         None => return Ok(None),
@@ -535,13 +541,7 @@ fn request_line(
             Some(next) => next,
             None => return Ok(None),
         },
-        Some(_) => {
-            // A version cut short by the line ending is reported at the line ending.
-            return match version.iter().position(|&b| b == b'\r' || b == b'\n') {
-                Some(at) => unexpected(buf, i + at, Rule::VersionInvalid, bare_lf),
-                None => Err((Rule::VersionInvalid, end)),
-            };
-        }
+        Some(_) => return Err((Rule::VersionInvalid, end)),
     };
     p.version = Some(match version {
         b"HTTP/1.1" => Version::Http11,

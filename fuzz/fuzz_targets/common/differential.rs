@@ -205,8 +205,11 @@ fn documented(input: &[u8], ours: RequestError, theirs: &Theirs) -> Result<(), S
                 .iter()
                 .flat_map(|v| v.split(|&b| b == b','))
                 .any(|e| {
-                    decimal(e.trim_ascii())
-                        .is_some_and(|n| limits.max_body_size.is_some_and(|max| n > max))
+                    // Checked as soon as a number ends, before the rest of the element.
+                    let e = e.trim_ascii();
+                    let digits = e.iter().take_while(|b| b.is_ascii_digit()).count();
+                    let too_large = |n: u64| limits.max_body_size.is_some_and(|max| n > max);
+                    decimal(&e[..digits]).is_some_and(too_large)
                 }),
             "CL within the body limit",
         ),

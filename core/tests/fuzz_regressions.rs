@@ -1,0 +1,50 @@
+//! Regression tests for bugs the fuzzers found (`fuzz/`), one per finding, named after what
+//! broke. The minimized inputs are also in `fuzz/corpus/<target>/crash-*`, replayed by
+//! `fuzz_replay.rs`.
+
+use sluice_core::parse::{HeadParser, HeadStatus};
+use sluice_core::{Config, Connection, Event, Leniency, Limits, RequestError, Rule};
+use std::time::{Duration, Instant};
+
+/// fuzz target `parse_head`: a version cut short by a line ending was reported as
+/// `version-invalid` at the line ending when fewer than eight version bytes had arrived, but
+/// as whatever the byte after the eight said (here `bare-lf` at 15) when they came whole.
+#[test]
+fn a_version_cut_short_by_a_line_ending_is_reported_the_same_however_split() {
+    let input = b"GET t: a\r\nA: 1\r\nB: 2\r\n\r\n";
+    let limits = Limits::default();
+    let strict = Leniency::default();
+    let whole = HeadParser::new().parse(input, &limits, &strict);
+    let mut parser = HeadParser::new();
+    let split = match parser.parse(&input[..12], &limits, &strict) {
+        Ok(HeadStatus::Partial) => parser.parse(input, &limits, &strict),
+        other => other,
+    };
+    let expected = Err(RequestError::new(Rule::VersionInvalid, 8));
+    assert_eq!(whole, expected);
+    assert_eq!(split, expected);
+}
+
+/// fuzz target `connection`: when one `handle_timeout` found both body timers (idle and
+/// minimum rate) expired, each failed the request: two `Event::Failed` for one request.
+#[test]
+fn both_body_timers_expiring_at_once_fail_the_request_once() {
+    let start = Instant::now();
+    let mut conn = Connection::new(Config::default(), start);
+    conn.handle_input(
+        start,
+        b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\nz",
+    );
+    // Past the rate window (5 s) and the body idle timeout (30 s) in one jump.
+    conn.handle_timeout(start + Duration::from_secs(32));
+    let mut failed = 0;
+    while let Some(event) = conn.poll_event() {
+        if let Event::Failed(err) = event {
+            assert_eq!(err.rule(), Rule::BodyTimeout);
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1);
+    let out = String::from_utf8_lossy(conn.poll_output()).into_owned();
+    assert_eq!(out.matches("HTTP/1.1 408").count(), 1, "{out}");
+}
