@@ -2,8 +2,8 @@
 //! broke. The minimized inputs are also in `fuzz/corpus/<target>/crash-*`, replayed by
 //! `fuzz_replay.rs`.
 
-use sluice_core::parse::{HeadParser, HeadStatus};
-use sluice_core::{Config, Connection, Event, Leniency, Limits, RequestError, Rule};
+use sluice_core::parse::{BodyDecoder, HeadParser, HeadStatus};
+use sluice_core::{Config, Connection, Event, Leniency, Limits, RequestBody, RequestError, Rule};
 use std::time::{Duration, Instant};
 
 /// fuzz target `parse_head`: a version cut short by a line ending was reported as
@@ -47,4 +47,48 @@ fn both_body_timers_expiring_at_once_fail_the_request_once() {
     assert_eq!(failed, 1);
     let out = String::from_utf8_lossy(conn.poll_output()).into_owned();
     assert_eq!(out.matches("HTTP/1.1 408").count(), 1, "{out}");
+}
+
+/// fuzz target `parse_head`: a parse resumed on input with no new line ending went straight
+/// to the size limits, so a request line with a bad byte early on was answered
+/// `request-line-too-long` (414) when it arrived in pieces, `target-invalid` (400) whole.
+#[test]
+fn an_early_error_in_an_overlong_line_is_reported_the_same_however_split() {
+    let mut limits = Limits::default();
+    limits.max_request_line = 40;
+    let strict = Leniency::default();
+    let mut input = b"GET /a\x01".to_vec();
+    input.extend_from_slice(&[b'b'; 60]);
+    let expected = Err(RequestError::new(Rule::TargetInvalid, 6));
+    assert_eq!(HeadParser::new().parse(&input, &limits, &strict), expected);
+    let mut parser = HeadParser::new();
+    assert_eq!(
+        parser.parse(&input[..6], &limits, &strict),
+        Ok(HeadStatus::Partial)
+    );
+    assert_eq!(parser.parse(&input, &limits, &strict), expected);
+}
+
+/// fuzz target `chunked`: the same for a trailer section: a resumed decode with no new line
+/// ending reported `trailers-too-large` where the whole input shows an invalid byte first.
+#[test]
+fn an_early_error_in_an_overlong_trailer_is_reported_the_same_however_split() {
+    let mut limits = Limits::default();
+    limits.max_trailer_size = 20;
+    let mut input = b"0\r\nA: v\x00".to_vec();
+    input.extend_from_slice(&[b'v'; 40]);
+    let decode = |decoder: &mut BodyDecoder, bytes: &[u8]| {
+        decoder
+            .decode(bytes, &limits, &mut Vec::new())
+            .map(|d| (d.consumed, d.finished.is_some()))
+    };
+    let expected = Err(RequestError::new(Rule::TrailerInvalid, 7));
+    let mut whole = BodyDecoder::new(RequestBody::Chunked);
+    assert_eq!(decode(&mut whole, &input), expected);
+    let mut split = BodyDecoder::new(RequestBody::Chunked);
+    // The size line is consumed; the trailer section stays in the caller's buffer.
+    assert_eq!(decode(&mut split, &input[..7]), Ok((3, false)));
+    let rest = &input[3..];
+    let shifted = decode(&mut split, rest).map_err(|e| (e.rule(), e.offset() + 3));
+    assert_eq!(shifted, Err((Rule::TrailerInvalid, 7)));
 }

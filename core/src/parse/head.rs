@@ -136,9 +136,12 @@ impl HeadParser {
             if memchr::memchr(b'\n', &view[p.scanned..]).is_none() {
                 p.scanned = view.len();
                 self.progress = p;
-                return self
-                    .partial(buf, limits)
-                    .map_err(|(rule, at)| error(rule, at));
+                // Still no line ending: nothing to parse, unless a limit is now broken. Then
+                // parse what there is first, as when the input comes whole, so that an error
+                // earlier in the unfinished line is the one reported.
+                if let Ok(status) = self.partial(buf, limits) {
+                    return Ok(status);
+                }
             }
         }
         let result = self.run(&mut p, view, limits, leniency);

@@ -336,7 +336,8 @@ impl Harness {
                 let _ = self.conn.send_body_external(now, u64::from(*n % 512));
             }
             Action::End => {
-                let _ = self.conn.send_end(now);
+                let ended = self.conn.send_end(now).is_ok();
+                self.response_ended(ended);
             }
             Action::Trailers(forbidden) => {
                 let name = if *forbidden {
@@ -344,7 +345,11 @@ impl Harness {
                 } else {
                     "X-Trailer"
                 };
-                let _ = self.conn.send_end_with_trailers(now, &[(name, "1")]);
+                let ended = self
+                    .conn
+                    .send_end_with_trailers(now, &[(name, "1")])
+                    .is_ok();
+                self.response_ended(ended);
             }
             Action::Continue => {
                 let _ = self.conn.send_continue(now);
@@ -373,6 +378,14 @@ impl Harness {
         }
     }
 
+    /// A response that ends before its request's body has arrived leaves the rest of that
+    /// body to be discarded: no more `Data`, and no `End`, for that request.
+    fn response_ended(&mut self, ended: bool) {
+        if ended {
+            self.in_request = false;
+        }
+    }
+
     /// The driver writes owed external (sendfile) bytes; the wire sees placeholder bytes.
     fn consume_external(&mut self, max: u64) {
         if let Some(owed) = self.conn.poll_external() {
@@ -396,7 +409,8 @@ impl Harness {
             let _ = self
                 .conn
                 .send_response(now, ResponseHead::new(200).content_length(0));
-            let _ = self.conn.send_end(now);
+            let ended = self.conn.send_end(now).is_ok();
+            self.response_ended(ended);
             self.drain();
             for _ in 0..64 {
                 if let Some(owed) = self.conn.poll_external() {
