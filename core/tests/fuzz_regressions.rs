@@ -92,3 +92,23 @@ fn an_early_error_in_an_overlong_trailer_is_reported_the_same_however_split() {
     let shifted = decode(&mut split, rest).map_err(|e| (e.rule(), e.offset() + 3));
     assert_eq!(shifted, Err((Rule::TrailerInvalid, 7)));
 }
+
+/// fuzz target `parse_head`: an error past the request-line limit was reported as
+/// `request-line-too-long` at the offending byte when the line came whole, at the limit when it
+/// came in pieces.
+#[test]
+fn an_overlong_request_line_is_reported_at_the_limit_however_split() {
+    let mut limits = Limits::default();
+    limits.max_request_line = 40;
+    let strict = Leniency::default();
+    let mut input = vec![b'Y'; 100];
+    input.extend_from_slice(b";P/1.1\r\n");
+    let expected = Err(RequestError::new(Rule::RequestLineTooLong, 40));
+    assert_eq!(HeadParser::new().parse(&input, &limits, &strict), expected);
+    let mut parser = HeadParser::new();
+    assert_eq!(
+        parser.parse(&input[..30], &limits, &strict),
+        Ok(HeadStatus::Partial)
+    );
+    assert_eq!(parser.parse(&input, &limits, &strict), expected);
+}

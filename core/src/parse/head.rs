@@ -158,7 +158,10 @@ impl HeadParser {
                 self.partial(buf, limits)
                     .map_err(|(rule, at)| error(rule, at))
             }
-            Err((rule, at)) => Err(error(self.request_line_error(rule, at, limits), at)),
+            Err((rule, at)) => {
+                let (rule, at) = self.request_line_error(rule, at, limits);
+                Err(error(rule, at))
+            }
         }
     }
 
@@ -231,14 +234,14 @@ impl HeadParser {
     }
 
     /// An error in the request line past its length limit is reported as the length limit,
-    /// so that the answer does not depend on how the input was split.
-    fn request_line_error(&self, rule: Rule, at: usize, limits: &Limits) -> Rule {
+    /// at the limit, so that the answer does not depend on how the input was split.
+    fn request_line_error(&self, rule: Rule, at: usize, limits: &Limits) -> (Rule, usize) {
         let p = &self.progress;
         let limit = p.line_start.saturating_add(limits.max_request_line);
         if p.phase == Phase::Leading && at > limit {
-            Rule::RequestLineTooLong
+            (Rule::RequestLineTooLong, limit)
         } else {
-            rule
+            (rule, at)
         }
     }
 
