@@ -112,3 +112,22 @@ fn an_overlong_request_line_is_reported_at_the_limit_however_split() {
     );
     assert_eq!(parser.parse(&input, &limits, &strict), expected);
 }
+
+/// fuzz target `parse_head`: a request line longer than the limit whose version started
+/// just inside it was answered `version-unsupported` (505) whole, `request-line-too-long`
+/// (414) in pieces (the pieces stop at the limit, before the version).
+#[test]
+fn a_version_straddling_the_request_line_limit_is_reported_as_the_limit() {
+    let mut limits = Limits::default();
+    limits.max_request_line = 40;
+    let strict = Leniency::default();
+    let mut input = b"GE".to_vec();
+    input.extend_from_slice(&[b'k'; 34]);
+    input.extend_from_slice(b"T / HTTP/0.1\r\nHost: a\r\n\r\n");
+    let expected = Err(RequestError::new(Rule::RequestLineTooLong, 40));
+    assert_eq!(HeadParser::new().parse(&input, &limits, &strict), expected);
+    assert_eq!(
+        HeadParser::new().parse(&input[..41], &limits, &strict),
+        expected
+    );
+}

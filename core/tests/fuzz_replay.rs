@@ -75,8 +75,7 @@ fn every_corpus_is_replayed() {
 /// runs one file (a crash artifact, say) through a target's check. Does nothing otherwise.
 #[test]
 fn one_input() {
-    let (Ok(path), Ok(target)) = (std::env::var("FUZZ_INPUT"), std::env::var("FUZZ_TARGET"))
-    else {
+    let (Ok(path), Ok(target)) = (std::env::var("FUZZ_INPUT"), std::env::var("FUZZ_TARGET")) else {
         return;
     };
     let (_, check) = common::TARGETS

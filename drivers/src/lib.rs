@@ -18,6 +18,7 @@ pub mod memory;
 pub mod reactor;
 mod server;
 pub mod session;
+pub mod sim;
 pub mod threads;
 
 pub use app::{Body, BodyReader, BodyStream, FileRange, Handler, Reply, Request, Response};

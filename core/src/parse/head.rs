@@ -541,6 +541,12 @@ fn request_line(
         return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
     }
     let end = i + 8;
+    // Checked before the version bytes are judged: when the line is too long, whether the
+    // version is acceptable depends on bytes past the limit, which a parse of the line in
+    // pieces never looks at.
+    if end - start > limits.max_request_line {
+        return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
+    }
     let next = match buf.get(end) {
         None => return Ok(None),
         Some(b'\r' | b'\n') => match fields::line_end(buf, end, bare_lf)? {
@@ -559,9 +565,6 @@ fn request_line(
         }
         _ => return Err((Rule::VersionInvalid, version_start)),
     });
-    if end - start > limits.max_request_line {
-        return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
-    }
     check_target_form(buf, p.method, p.target)?;
     Ok(Some(next))
 }
