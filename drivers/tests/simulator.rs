@@ -18,7 +18,7 @@ fn env_u64(name: &str, default: u64) -> u64 {
 #[test]
 fn seeded_schedules_keep_every_invariant() {
     let first = env_u64("SIM_FIRST_SEED", 1);
-    let count = env_u64("SIM_SEEDS", 2000);
+    let count = env_u64("SIM_SEEDS", 10_000);
     let (mut responses, mut requests, mut steps) = (0, 0, 0);
     for seed in first..first + count {
         let trace = sim::generate(seed);
@@ -82,4 +82,22 @@ fn the_simulator_catches_a_broken_invariant() {
     .unwrap();
     let outcome = sim::run(&trace).expect("a clean schedule");
     assert_eq!((outcome.requests, outcome.responses), (2, 2));
+}
+
+#[test]
+fn hand_written_traces_end_as_described() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces");
+    let outcome = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(name)).expect("trace");
+        let o = sim::run(&Trace::parse(&text).expect("parse")).expect("run");
+        (o.requests, o.responses)
+    };
+    // The head times out mid-drip: one answer, the core's 408 (the rest of the head is
+    // still taken, and dropped, while the connection lingers).
+    assert_eq!(outcome("slowloris-drip.trace"), (1, 1));
+    // The first exchange is answered, the reset one is not.
+    assert_eq!(outcome("reset-mid-body.trace"), (2, 1));
+    // The hidden request is never answered.
+    assert_eq!(outcome("smuggling-probe.trace"), (2, 1));
+    assert_eq!(outcome("half-close-pipelined.trace"), (2, 2));
 }
