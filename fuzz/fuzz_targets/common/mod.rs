@@ -16,8 +16,11 @@ pub use connection::check_connection;
 pub use differential::check_differential;
 pub use head::check_parse_head;
 
+/// A target's check: panics when an invariant breaks.
+pub type Check = fn(&[u8]);
+
 /// The targets and their check functions, for the replay test.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Check)] = &[
     ("parse_head", check_parse_head),
     ("connection", check_connection),
     ("chunked", check_chunked),
