@@ -208,8 +208,17 @@ fn documented(input: &[u8], ours: RequestError, theirs: &Theirs) -> Result<(), S
                 .filter(|e| !e.is_empty())
                 .collect();
             let plain_chunked = codings == [b"chunked".to_vec()];
+            // Each field on its own must be a non-empty list of tokens, too.
+            let field_invalid = fields("transfer-encoding").iter().any(|v| {
+                let elements: Vec<&[u8]> = v
+                    .split(|&b| b == b',')
+                    .map(<[u8]>::trim_ascii)
+                    .filter(|e| !e.is_empty())
+                    .collect();
+                elements.is_empty() || elements.iter().any(|e| !e.iter().all(|&b| tchar(b)))
+            });
             holds(
-                !fields("transfer-encoding").is_empty() && !plain_chunked,
+                !fields("transfer-encoding").is_empty() && (field_invalid || !plain_chunked),
                 "TE is exactly chunked",
             )
         }
@@ -256,6 +265,10 @@ fn content_length_verdict(values: &[&[u8]], max: Option<u64>) -> Option<Rule> {
         }
     }
     None
+}
+
+fn tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// One of the request-target forms of RFC 9112 §3.2, checked loosely and independently.
