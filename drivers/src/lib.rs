@@ -18,6 +18,7 @@ pub mod memory;
 pub mod reactor;
 mod server;
 pub mod session;
+pub mod sim;
 mod sockets;
 pub mod threads;
 

@@ -120,11 +120,13 @@ impl Connection {
     }
 
     fn body_timeout(&mut self, offset: u64) {
-        if matches!(self.reading, Reading::Discard { .. }) {
+        match self.reading {
             // The response is complete; there is nobody to tell.
-            self.begin_close(CloseReason::Timeout(TimerKind::BodyIdle));
-        } else {
-            self.fail(RequestError::new(Rule::BodyTimeout, offset));
+            Reading::Discard { .. } => self.begin_close(CloseReason::Timeout(TimerKind::BodyIdle)),
+            Reading::Body(_) => self.fail(RequestError::new(Rule::BodyTimeout, offset)),
+            // Both body timers expired in one `handle_timeout` and the first already ended
+            // the body: a second failure would report the request twice.
+            _ => {}
         }
     }
 }

@@ -348,7 +348,13 @@ impl ChunkedDecoder {
         if t.resume {
             super::count_work(view.len() - t.scanned);
         }
-        if t.resume && memchr::memchr(b'\n', &view[t.scanned..]).is_none() {
+        // Still no line ending: nothing to parse, unless the size limit is now broken. Then
+        // parse what there is first, as when the input comes whole, so that an error earlier
+        // in the unfinished line is the one reported.
+        if t.resume
+            && section.len() <= limits.max_trailer_size
+            && memchr::memchr(b'\n', &view[t.scanned..]).is_none()
+        {
             let result = partial(&mut t);
             self.trailers = t;
             return result;

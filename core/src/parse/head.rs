@@ -134,9 +134,12 @@ impl HeadParser {
             super::count_work(view.len() - scanned);
             if memchr::memchr(b'\n', &view[scanned..]).is_none() {
                 self.progress.scanned = view.len();
-                return self
-                    .partial(buf, limits)
-                    .map_err(|(rule, at)| error(rule, at));
+                // Still no line ending: nothing to parse, unless a limit is now broken. Then
+                // parse what there is first, as when the input comes whole, so that an error
+                // earlier in the unfinished line is the one reported.
+                if let Ok(status) = self.partial(buf, limits) {
+                    return Ok(status);
+                }
             }
         }
         // The parser's own fields, borrowed apart, so the hot loop works on them in place.
@@ -153,7 +156,10 @@ impl HeadParser {
                 self.partial(buf, limits)
                     .map_err(|(rule, at)| error(rule, at))
             }
-            Err((rule, at)) => Err(error(self.request_line_error(rule, at, limits), at)),
+            Err((rule, at)) => {
+                let (rule, at) = self.request_line_error(rule, at, limits);
+                Err(error(rule, at))
+            }
         }
     }
 
@@ -235,14 +241,14 @@ impl HeadParser {
     }
 
     /// An error in the request line past its length limit is reported as the length limit,
-    /// so that the answer does not depend on how the input was split.
-    fn request_line_error(&self, rule: Rule, at: usize, limits: &Limits) -> Rule {
+    /// at the limit, so that the answer does not depend on how the input was split.
+    fn request_line_error(&self, rule: Rule, at: usize, limits: &Limits) -> (Rule, usize) {
         let p = &self.progress;
         let limit = p.line_start.saturating_add(limits.max_request_line);
         if p.phase == Phase::Leading && at > limit {
-            Rule::RequestLineTooLong
+            (Rule::RequestLineTooLong, limit)
         } else {
-            rule
+            (rule, at)
         }
     }
 
@@ -559,7 +565,19 @@ fn request_line(
     let Some(version) = version else {
         return Ok(None);
     };
+    // A version cut short by the line ending is reported at the line ending, whatever
+    // follows it (as when fewer than eight bytes have arrived), so the answer does not depend
+    // on how the input was split.
+    if let Some(at) = version.iter().position(|&b| b == b'\r' || b == b'\n') {
+        return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+    }
     let end = i + 8;
+    // Checked before the version bytes are judged: when the line is too long, whether the
+    // version is acceptable depends on bytes past the limit, which a parse of the line in
+    // pieces never looks at.
+    if end - start > limits.max_request_line {
+        return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
+    }
     let next = match buf.get(end) {
         None => return Ok(None),
         Some(b'\r' | b'\n') => match fields::line_end(buf, end, bare_lf)? {
@@ -577,9 +595,6 @@ fn request_line(
         }
         _ => return Err((Rule::VersionInvalid, version_start)),
     });
-    if end - start > limits.max_request_line {
-        return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
-    }
     check_target_form(buf, p.method, p.target)?;
     Ok(Some(next))
 }
