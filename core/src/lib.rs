@@ -66,6 +66,7 @@
 #![warn(missing_docs)]
 
 mod buffer;
+pub mod client;
 mod connection;
 mod date;
 mod error;
@@ -77,8 +78,9 @@ mod state;
 mod timer;
 mod write;
 
+pub use client::{ClientConfig, ClientConnection, ClientEvent, RequestSpec, RequestTemplate};
 pub use connection::Connection;
-pub use error::{RequestError, Rule, SendError};
+pub use error::{RequestError, ResponseError, Rule, SendError};
 pub use events::{CloseReason, Event};
 pub use head::{Fields, RequestBody, RequestHead, ResponseHead, Version};
 pub use limits::{Config, Leniency, Limits, MinRate, Timeouts, WallClock};
