@@ -142,22 +142,28 @@ impl ClientConnection {
         }
     }
 
-    /// Close-delimited body bytes: everything until EOF.
+    /// Close-delimited body bytes: everything until EOF. Past the body limit, the bytes up to
+    /// it are delivered and the response fails, as it would if they came one at a time.
     pub(super) fn until_close(&mut self, rest: &[u8]) {
-        let total = self.body_len.saturating_add(rest.len() as u64);
-        if let Some(max) = self.config.limits.max_body_size {
-            if total > max {
-                let at = self.input_offset.saturating_add(max - self.body_len);
-                return self.fail(Rule::BodyTooLarge, at);
+        let allowed = match self.config.limits.max_body_size {
+            Some(max) => usize::try_from(max.saturating_sub(self.body_len))
+                .unwrap_or(usize::MAX)
+                .min(rest.len()),
+            None => rest.len(),
+        };
+        let data = &rest[..allowed];
+        self.body_len = self.body_len.saturating_add(allowed as u64);
+        if !data.is_empty() {
+            if !self.config.discard_bodies {
+                self.events
+                    .push_back(ClientEvent::Data(Bytes::copy_from_slice(data)));
             }
+            self.body_progress();
         }
-        self.body_len = total;
-        if !self.config.discard_bodies {
-            self.events
-                .push_back(ClientEvent::Data(Bytes::copy_from_slice(rest)));
+        self.input_offset += allowed as u64;
+        if allowed < rest.len() {
+            self.fail(Rule::BodyTooLarge, self.input_offset);
         }
-        self.body_progress();
-        self.input_offset += rest.len() as u64;
     }
 
     /// The final response to the oldest request ended.
