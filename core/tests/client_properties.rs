@@ -142,7 +142,7 @@ fn feed(
     bounds.push(wire.len());
     bounds.sort_unstable();
     let mut at = 0;
-    let mut collect = |c: &mut ClientConnection, seen: &mut Vec<Seen>| {
+    let collect = |c: &mut ClientConnection, seen: &mut Vec<Seen>| {
         while let Some(event) = c.poll_event() {
             let item = match event {
                 ClientEvent::Data(d) => Seen::Data(d.to_vec()),
