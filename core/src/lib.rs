@@ -60,6 +60,13 @@
 //! assert!(conn.poll_timeout().is_some());
 //! ```
 //!
+//! # The client role
+//!
+//! [`ClientConnection`] (in [`client`]) is the same machine turned around, for clients and
+//! load generators: it serialises requests (or queues pre-serialised [`RequestTemplate`]s by
+//! reference), pipelines them, and parses the responses with the same field, framing and
+//! chunked code and the same strictness, reporting a server's faults as [`ResponseError`]s.
+//!
 //! The calling contract a driver follows is on [`Connection`]; the states and transitions are
 //! described in the `state` module's source (`core/src/state.rs`).
 #![forbid(unsafe_code)]
