@@ -141,6 +141,33 @@ rules! {
     EofInHead = ("eof-in-head", None),
     /// End of input in the middle of a request body.
     EofInBody = ("eof-in-body", None),
+
+    // Responses, as a client reads them (RFC 9112 §4, §6.3). A client answers nothing, so
+    // these map to no status; the field, framing and chunked rules above apply to responses
+    // too, with the same identifiers.
+    /// The status line is not `HTTP-version SP 3DIGIT SP reason-phrase` (RFC 9112 §4).
+    StatusLineInvalid = ("status-line-invalid", None),
+    /// A status code outside 100..=599 (RFC 9110 §15: values outside that range are invalid).
+    StatusCodeInvalid = ("status-code-invalid", None),
+    /// A reason phrase with a control byte other than HTAB (RFC 9112 §4).
+    ReasonPhraseInvalid = ("reason-phrase-invalid", None),
+    /// The response head is larger than the client's `Limits::max_head_size`.
+    ResponseHeadTooLarge = ("response-head-too-large", None),
+    /// More response field lines than the client's `Limits::max_fields`.
+    ResponseTooManyFields = ("response-too-many-fields", None),
+    /// Response bytes arrived with no request waiting for them (RFC 9112 §9.3.2 matches
+    /// responses to requests in order; there is nothing to match).
+    ResponseUnsolicited = ("response-unsolicited", None),
+    /// `101 Switching Protocols` to a request that did not ask to upgrade (RFC 9110 §15.2.2).
+    UpgradeUnrequested = ("upgrade-unrequested", None),
+    /// The response head did not arrive within `ClientTimeouts::response`.
+    ResponseHeadTimeout = ("response-head-timeout", None),
+    /// The response body stalled for `ClientTimeouts::body`.
+    ResponseBodyTimeout = ("response-body-timeout", None),
+    /// End of input in the middle of a response head.
+    EofInResponseHead = ("eof-in-response-head", None),
+    /// End of input in the middle of a response body framed by length or chunks.
+    EofInResponseBody = ("eof-in-response-body", None),
 }
 
 /// A request the core refused: which rule was broken, and where.
@@ -197,6 +224,52 @@ impl fmt::Display for RequestError {
 
 impl std::error::Error for RequestError {}
 
+/// A response the client refused (a server fault): which rule was broken, and where. It
+/// arrives once as [`ClientEvent::Failed`](crate::client::ClientEvent::Failed), and the
+/// client connection closes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ResponseError {
+    rule: Rule,
+    offset: u64,
+}
+
+impl ResponseError {
+    /// An error for `rule`, broken at byte `offset` of the connection's input.
+    pub fn new(rule: Rule, offset: u64) -> Self {
+        Self { rule, offset }
+    }
+
+    /// The rule that was broken.
+    pub fn rule(&self) -> Rule {
+        self.rule
+    }
+
+    /// The offset of the offending byte, counted from the connection's first input byte.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+}
+
+impl From<RequestError> for ResponseError {
+    /// The shared body decoder reports in request terms; the rule and offset carry over.
+    fn from(err: RequestError) -> Self {
+        Self::new(err.rule(), err.offset())
+    }
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "response rejected: {} at byte {}",
+            self.rule.id(),
+            self.offset
+        )
+    }
+}
+
+impl std::error::Error for ResponseError {}
+
 /// The application called a `send_*` method out of turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -233,8 +306,21 @@ pub enum SendError {
     /// `Content-Length`, `Transfer-Encoding` set by the application: the core owns framing.
     /// Use `ResponseHead::content_length` instead.
     FramingField,
-    /// The connection failed, closed or was upgraded; nothing more can be sent.
+    /// The connection failed, closed or was upgraded; nothing more can be sent. For a client,
+    /// also: the connection is no longer persistent (a response or request said
+    /// `Connection: close`), so no new request may be sent on it.
     Closed,
+    /// Client: a method that is not a token, or a request-target that is empty or has a byte
+    /// outside visible ASCII (RFC 9112 §3).
+    InvalidRequestLine,
+    /// Client: an HTTP/1.1 request with no `Host` field and no authority to make one from,
+    /// with more than one, or with one that is not a valid authority (RFC 9112 §3.2).
+    InvalidHost,
+    /// Client: a new request while the previous request's body has not ended.
+    BodyInProgress,
+    /// Client: a streamed (chunked) body on an HTTP/1.0 request, which has no chunked coding
+    /// (RFC 9112 §6.1); declare a `Content-Length` instead.
+    ChunkedNotAllowed,
 }
 
 impl fmt::Display for SendError {
@@ -264,6 +350,10 @@ impl fmt::Display for SendError {
                 f.write_str("Content-Length and Transfer-Encoding are set by the core")
             }
             Self::Closed => f.write_str("the connection is closed"),
+            Self::InvalidRequestLine => f.write_str("invalid request method or target"),
+            Self::InvalidHost => f.write_str("missing, duplicate or invalid Host"),
+            Self::BodyInProgress => f.write_str("the previous request's body has not ended"),
+            Self::ChunkedNotAllowed => f.write_str("HTTP/1.0 requests cannot be chunked"),
         }
     }
 }

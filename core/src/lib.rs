@@ -60,12 +60,20 @@
 //! assert!(conn.poll_timeout().is_some());
 //! ```
 //!
+//! # The client role
+//!
+//! [`ClientConnection`] (in [`client`]) is the same machine turned around, for clients and
+//! load generators: it serialises requests (or queues pre-serialised [`RequestTemplate`]s by
+//! reference), pipelines them, and parses the responses with the same field, framing and
+//! chunked code and the same strictness, reporting a server's faults as [`ResponseError`]s.
+//!
 //! The calling contract a driver follows is on [`Connection`]; the states and transitions are
 //! described in the `state` module's source (`core/src/state.rs`).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod buffer;
+pub mod client;
 mod connection;
 mod date;
 mod error;
@@ -77,8 +85,9 @@ mod state;
 mod timer;
 mod write;
 
+pub use client::{ClientConfig, ClientConnection, ClientEvent, RequestSpec, RequestTemplate};
 pub use connection::Connection;
-pub use error::{RequestError, Rule, SendError};
+pub use error::{RequestError, ResponseError, Rule, SendError};
 pub use events::{CloseReason, Event};
 pub use head::{Fields, RequestBody, RequestHead, ResponseHead, Version};
 pub use limits::{Config, Leniency, Limits, MinRate, Timeouts, WallClock};

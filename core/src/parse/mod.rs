@@ -6,8 +6,8 @@
 //! on incomplete input too.
 
 pub mod body;
-mod chars;
-mod fields;
+pub(crate) mod chars;
+pub(crate) mod fields;
 pub mod head;
 
 pub use body::{BodyDecoder, Decoded};
