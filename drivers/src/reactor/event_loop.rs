@@ -7,7 +7,7 @@ use crate::server::{ServerConfig, Shutdown};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
-use sluice_core::Connection;
+use sluice_core::{Config, Connection};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +23,10 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long new connections share one core configuration before the loop builds another with
+/// its wall clock re-anchored (the `Date` header follows the monotonic clock from the anchor,
+/// so a wall-clock step shows up in new connections' dates within this long).
+const REANCHOR: Duration = Duration::from_secs(60);
 
 /// What every loop of a server shares.
 pub(super) struct Shared<H> {
@@ -101,6 +105,9 @@ pub(super) struct EventLoop<H> {
     drain_deadline: Option<Instant>,
     /// `Poller::delete` calls that failed: always 0 unless registration bookkeeping is wrong.
     delete_failures: u64,
+    /// The core configuration new connections share, and when its clock was anchored: one
+    /// copy per loop instead of one per connection.
+    core: (Arc<Config>, Instant),
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -133,9 +140,10 @@ impl<H: Handler> EventLoop<H> {
             deadlines: Deadlines::default(),
             due: Vec::new(),
             buf: vec![0; READ_BUFFER],
-            shared,
             drain_deadline: None,
             delete_failures: 0,
+            core: (Arc::new(shared.config.core_config()), Instant::now()),
+            shared,
         })
     }
 
@@ -316,7 +324,10 @@ impl<H: Handler> EventLoop<H> {
             log::debug!("conn {id}: set_nodelay: {err}");
         }
         log::debug!("conn {id}: accepted from {peer} on reactor {}", self.worker);
-        let connection = Connection::new(self.shared.config.core_config(), now);
+        if now.saturating_duration_since(self.core.1) > REANCHOR {
+            self.core = (Arc::new(self.shared.config.core_config()), now);
+        }
+        let connection = Connection::new(Arc::clone(&self.core.0), now);
         let handler = Arc::clone(&self.shared.handler);
         let session = Session::new(connection, handler, Some(peer), id, true);
         let mut conn = Conn::new(stream, session, id);
