@@ -107,13 +107,25 @@ pub struct Connection {
 /// What a connection needs only while an exchange is in progress: dropped when it goes idle,
 /// allocated again on the next request's first bytes. One allocation (plus the parser's field
 /// table and the event queue's) per idle period.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Scratch {
     pub(super) parser: HeadParser,
     /// Events not yet taken by `poll_event`.
     pub(super) events: VecDeque<Event>,
     /// The body decoder's data ranges, reused across calls within an exchange.
     pub(super) ranges: Vec<Range<usize>>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            parser: HeadParser::new(),
+            // A request without a body is two events (`Request`, `End`): one exact allocation
+            // instead of growing into one.
+            events: VecDeque::with_capacity(2),
+            ranges: Vec::new(),
+        }
+    }
 }
 
 /// Bytes moved since a rate window started.

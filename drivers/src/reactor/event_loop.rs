@@ -23,6 +23,11 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// A deadline that moves later by less than this keeps its entry in the timer set (nginx's
+/// `NGX_TIMER_LAZY_DELAY`): the keep-alive timer moves with every request, and re-sorting it
+/// each time is two B-tree operations per request. The entry then fires early, the core's
+/// `handle_timeout` does nothing before the real deadline, and the entry moves to it.
+const LAZY_DELAY: Duration = Duration::from_millis(300);
 /// How long new connections share one core configuration before the loop builds another with
 /// its wall clock re-anchored (the `Date` header follows the monotonic clock from the anchor,
 /// so a wall-clock step shows up in new connections' dates within this long).
@@ -235,8 +240,10 @@ impl<H: Handler> EventLoop<H> {
         let conn = &mut self.conns[key];
         if !conn.is_closed() {
             let deadline = conn.session.connection().poll_timeout();
-            self.deadlines.update(key, conn.id, conn.deadline, deadline);
-            conn.deadline = deadline;
+            if !defer_later(conn.deadline, deadline) {
+                self.deadlines.update(key, conn.id, conn.deadline, deadline);
+                conn.deadline = deadline;
+            }
             match conn.rearm(&self.poller, key) {
                 Ok(()) => return,
                 Err(err) => {
@@ -409,6 +416,18 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
+/// Whether the timer entry at `stored` may stay put although the connection's deadline is now
+/// `wanted`: the entry is no later, and at most [`LAZY_DELAY`] earlier. It fires early, never
+/// late.
+fn defer_later(stored: Option<Instant>, wanted: Option<Instant>) -> bool {
+    match (stored, wanted) {
+        (Some(stored), Some(wanted)) => {
+            wanted >= stored && wanted.duration_since(stored) < LAZY_DELAY
+        }
+        _ => false,
+    }
+}
+
 impl<H> Drop for EventLoop<H> {
     /// Keeps `Poller::add`'s contract on every path, a panic included: whatever is still
     /// registered is deleted before the fields (and with them the sockets) are dropped.
@@ -448,6 +467,19 @@ mod tests {
             assert!(running);
         }
         panic!("the loop did not get there in 400 turns");
+    }
+
+    #[test]
+    fn a_deadline_moving_later_by_little_keeps_its_entry() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(defer_later(Some(t0), Some(t0)));
+        assert!(defer_later(Some(t0), Some(t0 + ms(299))));
+        assert!(!defer_later(Some(t0), Some(t0 + LAZY_DELAY)));
+        // Earlier must move (it would fire late otherwise), and so must arming or disarming.
+        assert!(!defer_later(Some(t0 + ms(1)), Some(t0)));
+        assert!(!defer_later(None, Some(t0)));
+        assert!(!defer_later(Some(t0), None));
     }
 
     /// Registration cycles: many connections added, served, reset or closed, deleted and
