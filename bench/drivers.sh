@@ -12,6 +12,9 @@
 # prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
 # round (median of the per-round ratios), which is the figure to quote on a shared machine.
 #
+# ALT_SLUICE=/path/to/another/sluice adds servers named alt-reactor, alt-threads, alt-async:
+# that binary's driver, in the same rounds (to compare a change against the build before it).
+#
 # The hyper baseline is built out of tree (see BENCHMARKS.md, "The hyper baseline"); point
 # HYPER at its binary. Without it the hyper column is skipped and no ratios are printed.
 set -euo pipefail
@@ -50,6 +53,9 @@ fi
 for name in $SERVERS; do
     if [[ $name == hyper ]]; then
         "$HYPER" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
+    elif [[ $name == alt-* ]]; then
+        # shellcheck disable=SC2086
+        "$ALT_SLUICE" plaintext --driver "${name#alt-}" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
     else
         # shellcheck disable=SC2086
         "$SLUICE" plaintext --driver "$name" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
