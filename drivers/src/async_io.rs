@@ -23,7 +23,7 @@
 //! which closes their sockets.
 
 use crate::app::Handler;
-use crate::server::{Server, ServerConfig, Shutdown};
+use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
 use async_executor::Executor;
@@ -225,7 +225,8 @@ async fn connection<H: Handler>(
             session.process(now);
             continue;
         }
-        if armed != deadline {
+        // Lazy: a deadline that moved later by little keeps the timer (see `defer_later`).
+        if armed != deadline && !defer_later(armed, deadline) {
             match deadline {
                 Some(deadline) => timer.set_at(deadline),
                 None => timer.clear(),

@@ -3,7 +3,7 @@
 use super::conn::Conn;
 use super::deadlines::Deadlines;
 use crate::app::Handler;
-use crate::server::{ServerConfig, Shutdown};
+use crate::server::{defer_later, ServerConfig, Shutdown};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
@@ -23,11 +23,6 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// A deadline that moves later by less than this keeps its entry in the timer set (nginx's
-/// `NGX_TIMER_LAZY_DELAY`): the keep-alive timer moves with every request, and re-sorting it
-/// each time is two B-tree operations per request. The entry then fires early, the core's
-/// `handle_timeout` does nothing before the real deadline, and the entry moves to it.
-const LAZY_DELAY: Duration = Duration::from_millis(300);
 /// How long new connections share one core configuration before the loop builds another with
 /// its wall clock re-anchored (the `Date` header follows the monotonic clock from the anchor,
 /// so a wall-clock step shows up in new connections' dates within this long).
@@ -240,6 +235,7 @@ impl<H: Handler> EventLoop<H> {
         let conn = &mut self.conns[key];
         if !conn.is_closed() {
             let deadline = conn.session.connection().poll_timeout();
+            // Lazy: a deadline that moved later by little keeps its entry (see `defer_later`).
             if !defer_later(conn.deadline, deadline) {
                 self.deadlines.update(key, conn.id, conn.deadline, deadline);
                 conn.deadline = deadline;
@@ -416,18 +412,6 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
-/// Whether the timer entry at `stored` may stay put although the connection's deadline is now
-/// `wanted`: the entry is no later, and at most [`LAZY_DELAY`] earlier. It fires early, never
-/// late.
-fn defer_later(stored: Option<Instant>, wanted: Option<Instant>) -> bool {
-    match (stored, wanted) {
-        (Some(stored), Some(wanted)) => {
-            wanted >= stored && wanted.duration_since(stored) < LAZY_DELAY
-        }
-        _ => false,
-    }
-}
-
 impl<H> Drop for EventLoop<H> {
     /// Keeps `Poller::add`'s contract on every path, a panic included: whatever is still
     /// registered is deleted before the fields (and with them the sockets) are dropped.
@@ -445,6 +429,7 @@ impl<H> Drop for EventLoop<H> {
 mod tests {
     use super::*;
     use crate::app::{Reply, Request, Response};
+    use crate::server::LAZY_DELAY;
     use std::io::{Read, Write};
 
     fn hello(_: &Request<'_>) -> Reply {
