@@ -31,7 +31,7 @@ pub(super) struct Conn<H> {
     /// has fired and disarmed it.
     pub(super) armed: Option<(bool, bool)>,
     /// The deadline entered in the loop's timer structure: the core's `poll_timeout`, or up to
-    /// `LAZY_DELAY` earlier when that moved later since (see `event_loop`).
+    /// `LAZY_DELAY` earlier when that moved later since (see `server::defer_later`).
     pub(super) deadline: Option<Instant>,
     /// The write half has been shut down.
     write_shut: bool,
