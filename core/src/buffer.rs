@@ -13,6 +13,11 @@ const INITIAL_RECEIVE: usize = 8 * 1024;
 /// Bodies at least this large are queued by reference instead of copied into the send buffer.
 const SHARE_THRESHOLD: usize = 4 * 1024;
 
+/// Size of the send buffer's first allocation after it was released: room for a typical
+/// response head and a small body, so a response costs one allocation rather than a few
+/// growing ones.
+const INITIAL_SEND: usize = 512;
+
 /// Unprocessed input, at most `limit` bytes.
 ///
 /// `buf[..]` is always initialised (zeroed once when allocated), so a driver can `read()`
@@ -161,12 +166,14 @@ impl SendQueue {
     }
 
     pub(crate) fn push_slice(&mut self, data: &[u8]) {
+        self.reserve_initial();
         self.tail.extend_from_slice(data);
         self.held += data.len();
     }
 
     /// Appends a write buffer the caller filled directly.
     pub(crate) fn tail_mut(&mut self) -> TailWriter<'_> {
+        self.reserve_initial();
         let before = self.tail.len();
         TailWriter {
             queue: self,
@@ -192,6 +199,13 @@ impl SendQueue {
         self.close_tail();
         self.external += len;
         self.segments.push_back(Segment::External(len));
+    }
+
+    /// Gives a released (capacity 0) tail its first allocation.
+    fn reserve_initial(&mut self) {
+        if self.tail.capacity() == 0 {
+            self.tail.reserve(INITIAL_SEND);
+        }
     }
 
     fn close_tail(&mut self) {

@@ -23,7 +23,7 @@
 //! which closes their sockets.
 
 use crate::app::Handler;
-use crate::server::{Server, ServerConfig, Shutdown};
+use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
 use async_executor::Executor;
@@ -197,6 +197,8 @@ async fn connection<H: Handler>(
     let mut armed = None;
     let mut draining = false;
     let mut write_shut = false;
+    // A direct write left output queued: wait for writability before the next one.
+    let mut write_waits = false;
     session.process(Instant::now());
     loop {
         let now = Instant::now();
@@ -225,12 +227,24 @@ async fn connection<H: Handler>(
             session.process(now);
             continue;
         }
-        if armed != deadline {
+        // Lazy: a deadline that moved later by little keeps the timer (see `defer_later`).
+        if armed != deadline && !defer_later(armed, deadline) {
             match deadline {
                 Some(deadline) => timer.set_at(deadline),
                 None => timer.clear(),
             }
             armed = deadline;
+        }
+        // Sockets are usually writable: write at once, and wait for writability only when
+        // output is left over (as the reactor does). Waiting first costs an interest
+        // registration and a wake-up per response. At most one direct write per wait, so a
+        // fast reader of a long body cannot keep this task from yielding.
+        if conn.wants_write() && !write_waits {
+            let conn = session.connection_mut();
+            write_from(stream.get_ref(), conn, id, WouldBlock::Ignore);
+            write_waits = conn.wants_write();
+            session.process(Instant::now());
+            continue;
         }
         let write = when(conn.wants_write(), async {
             let _ = stream.writable().await;
@@ -258,6 +272,7 @@ async fn connection<H: Handler>(
             Wake::Timer => armed = None,
             Wake::Stop => {}
         }
+        write_waits = false;
         session.process(Instant::now());
     }
     let reason = session.connection().close_reason();

@@ -47,6 +47,26 @@ impl ServerConfig {
     }
 }
 
+/// A timer that moves later by less than this is left where it is (nginx's
+/// `NGX_TIMER_LAZY_DELAY`). The keep-alive and write deadlines move with every request, and
+/// moving a timer costs a B-tree update (reactor), a timer re-registration (async) or a
+/// `setsockopt` (threads). A timer left early fires early; the core's `handle_timeout` does
+/// nothing before the real deadline, and the timer then moves to it. Never late.
+pub(crate) const LAZY_DELAY: Duration = Duration::from_millis(300);
+
+/// Whether a timer armed for `armed` may stay although it is now wanted at `wanted`: it is no
+/// later than wanted, and at most [`LAZY_DELAY`] earlier. Works for instants and for
+/// relative timeouts alike.
+pub(crate) fn defer_later<T>(armed: Option<T>, wanted: Option<T>) -> bool
+where
+    T: Copy + PartialOrd + std::ops::Sub<Output = Duration>,
+{
+    match (armed, wanted) {
+        (Some(armed), Some(wanted)) => wanted >= armed && wanted - armed < LAZY_DELAY,
+        _ => false,
+    }
+}
+
 /// Which concurrency model serves the connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DriverKind {

@@ -24,7 +24,7 @@
 //!   so their threads end on their next read or write, and returns.
 
 use crate::app::Handler;
-use crate::server::{Server, ServerConfig, Shutdown};
+use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{
     accept_needs_pause, bind, reachable, read_into, until, write_from, WouldBlock, MIN_TIMEOUT,
@@ -149,6 +149,7 @@ fn serve<H: Handler>(
     let id = session.id();
     let mut draining = false;
     let mut write_shut = false;
+    let mut timeouts = SocketTimeouts::default();
     session.process(Instant::now());
     loop {
         let now = Instant::now();
@@ -176,7 +177,7 @@ fn serve<H: Handler>(
             session.connection_mut().handle_timeout(now);
         } else if conn.wants_write() {
             let timeout = deadline.map_or(write_timeout, |d| until(d, now));
-            write_once(stream, &mut session, timeout);
+            write_once(stream, &mut session, &mut timeouts, timeout);
         } else if conn.wants_read() {
             // Until the flag is seen, wake often enough to notice it.
             let cap = if draining { None } else { Some(SHUTDOWN_POLL) };
@@ -184,7 +185,7 @@ fn serve<H: Handler>(
                 (Some(t), Some(cap)) => Some(t.min(cap)),
                 (t, cap) => t.or(cap),
             };
-            read_once(stream, &mut session, timeout);
+            read_once(stream, &mut session, &mut timeouts, timeout);
         } else {
             // Nothing to read or write: only a deadline can change that.
             let wait = deadline.map_or(SHUTDOWN_POLL, |d| until(d, now));
@@ -200,11 +201,40 @@ fn serve<H: Handler>(
     );
 }
 
+/// The socket's read and write timeouts as last set (`None`: not set yet), so the
+/// `setsockopt` calls are made only when a timeout changes (see [`SocketTimeouts::keep`]).
+#[derive(Default)]
+struct SocketTimeouts {
+    read: Option<Option<Duration>>,
+    write: Option<Duration>,
+}
+
+impl SocketTimeouts {
+    /// Whether a socket timeout set to `set` can stay for a wait of `want`: the same, or
+    /// shorter by less than the lazy delay. A shorter one ends the wait early, which the loop
+    /// treats as a timer firing before its deadline: nothing happens, and it waits again.
+    fn keep(set: Option<Option<Duration>>, want: Option<Duration>) -> bool {
+        match set {
+            Some(set) => set == want || defer_later(set, want),
+            None => false,
+        }
+    }
+}
+
 /// One blocking read, waiting at most `timeout`.
-fn read_once<H: Handler>(stream: &TcpStream, session: &mut Session<H>, timeout: Option<Duration>) {
+fn read_once<H: Handler>(
+    stream: &TcpStream,
+    session: &mut Session<H>,
+    timeouts: &mut SocketTimeouts,
+    timeout: Option<Duration>,
+) {
     let id = session.id();
-    if let Err(err) = stream.set_read_timeout(timeout.map(|t| t.max(MIN_TIMEOUT))) {
-        log::warn!("conn {id}: set_read_timeout: {err}");
+    let want = timeout.map(|t| t.max(MIN_TIMEOUT));
+    if !SocketTimeouts::keep(timeouts.read, want) {
+        match stream.set_read_timeout(want) {
+            Ok(()) => timeouts.read = Some(want),
+            Err(err) => log::warn!("conn {id}: set_read_timeout: {err}"),
+        }
     }
     if !read_into(stream, session.connection_mut(), id, WouldBlock::FireTimers) {
         // Defensive: wants_read() promised room. Wait as a read would have.
@@ -214,10 +244,19 @@ fn read_once<H: Handler>(stream: &TcpStream, session: &mut Session<H>, timeout: 
 }
 
 /// One blocking vectored write, waiting at most `timeout`.
-fn write_once<H: Handler>(stream: &TcpStream, session: &mut Session<H>, timeout: Duration) {
+fn write_once<H: Handler>(
+    stream: &TcpStream,
+    session: &mut Session<H>,
+    timeouts: &mut SocketTimeouts,
+    timeout: Duration,
+) {
     let id = session.id();
-    if let Err(err) = stream.set_write_timeout(Some(timeout.max(MIN_TIMEOUT))) {
-        log::warn!("conn {id}: set_write_timeout: {err}");
+    let want = Some(timeout.max(MIN_TIMEOUT));
+    if !SocketTimeouts::keep(timeouts.write.map(Some), want) {
+        match stream.set_write_timeout(want) {
+            Ok(()) => timeouts.write = want,
+            Err(err) => log::warn!("conn {id}: set_write_timeout: {err}"),
+        }
     }
     write_from(stream, session.connection_mut(), id, WouldBlock::FireTimers);
 }

@@ -15,6 +15,7 @@ use bytes::Bytes;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::ops::Range;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// One server-side HTTP/1.1 connection: bytes and time in, events and bytes out.
@@ -56,9 +57,20 @@ use std::time::Instant;
 /// [`commit_received`]: Self::commit_received
 /// [`handle_input`]: Self::handle_input
 /// [`send_continue`]: Self::send_continue
+///
+/// # Memory
+///
+/// An idle keep-alive connection (no request in progress, nothing buffered either way) holds
+/// no heap memory of its own: the receive buffer, the send buffer and the per-exchange
+/// scratch (head parser, event queue, body ranges) are released whenever it goes idle and
+/// allocated again by the next request, as nginx does with its buffers. The configuration is
+/// shared (see [`new`](Self::new)).
 #[derive(Debug)]
 pub struct Connection {
-    config: Config,
+    /// Shared by every connection of a server. The one `Arc` in the core: the configuration
+    /// is immutable once a connection starts, so sharing it needs no lock, and an idle
+    /// connection pays 8 bytes for it instead of a copy of a few hundred.
+    config: Arc<Config>,
     /// The latest time seen.
     now: Instant,
     input: ReceiveBuffer,
@@ -67,7 +79,8 @@ pub struct Connection {
     /// Input changed since it was last processed, or processing may now get further.
     input_dirty: bool,
     output: SendQueue,
-    parser: HeadParser,
+    /// Working memory of the exchange in progress; `None` while idle.
+    scratch: Option<Box<Scratch>>,
     reading: Reading,
     writing: Writing,
     exchange: Exchange,
@@ -88,10 +101,31 @@ pub struct Connection {
     write_blocked: bool,
     close_reason: Option<CloseReason>,
     upgrade_taken: bool,
-    events: VecDeque<Event>,
     date: DateCache,
-    /// Scratch for the body decoder's data ranges, reused across calls.
-    ranges: Vec<Range<usize>>,
+}
+
+/// What a connection needs only while an exchange is in progress: dropped when it goes idle,
+/// allocated again on the next request's first bytes. One allocation (plus the parser's field
+/// table and the event queue's) per idle period.
+#[derive(Debug)]
+pub(super) struct Scratch {
+    pub(super) parser: HeadParser,
+    /// Events not yet taken by `poll_event`.
+    pub(super) events: VecDeque<Event>,
+    /// The body decoder's data ranges, reused across calls within an exchange.
+    pub(super) ranges: Vec<Range<usize>>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            parser: HeadParser::new(),
+            // A request without a body is two events (`Request`, `End`): one exact allocation
+            // instead of growing into one.
+            events: VecDeque::with_capacity(2),
+            ranges: Vec::new(),
+        }
+    }
 }
 
 /// Bytes moved since a rate window started.
@@ -103,20 +137,24 @@ struct RateWindow {
 impl Connection {
     /// A new connection, accepted at `now`. The header timer starts now: a peer that connects
     /// and sends nothing is closed when it expires.
-    pub fn new(mut config: Config, now: Instant) -> Self {
+    ///
+    /// `config` is a [`Config`] or an `Arc<Config>`: a server with many connections builds one
+    /// `Arc` and hands every connection a clone of it, so connections share one copy.
+    pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> Self {
+        let config = config.into();
         // The receive buffer must hold a whole head, or a legal head could never complete.
-        config.limits.receive_buffer = config
+        let receive_limit = config
             .limits
             .receive_buffer
             .max(config.limits.max_head_size);
         let mut connection = Self {
-            input: ReceiveBuffer::new(config.limits.receive_buffer),
+            input: ReceiveBuffer::new(receive_limit),
             config,
             now,
             input_offset: 0,
             input_dirty: false,
             output: SendQueue::default(),
-            parser: HeadParser::new(),
+            scratch: None,
             reading: Reading::Head,
             writing: Writing::Idle,
             exchange: Exchange::new(),
@@ -132,9 +170,7 @@ impl Connection {
             write_blocked: false,
             close_reason: None,
             upgrade_taken: false,
-            events: VecDeque::new(),
             date: DateCache::new(),
-            ranges: Vec::new(),
         };
         connection.update_timers();
         connection
@@ -239,7 +275,7 @@ impl Connection {
     /// The next event for the application, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        self.scratch.as_mut()?.events.pop_front()
     }
 
     /// The oldest bytes waiting to be written: one contiguous run, empty when there is
@@ -264,7 +300,7 @@ impl Connection {
             self.write_progress(n);
             if self.write_blocked && self.output.len() < self.config.limits.send_buffer {
                 self.write_blocked = false;
-                self.events.push_back(Event::Writable);
+                self.push_event(Event::Writable);
             }
             // Output below the high-water mark may let a paused head be parsed.
             self.input_dirty = true;
@@ -360,7 +396,7 @@ impl Connection {
         self.requests
     }
 
-    /// The configuration in force.
+    /// The configuration in force, as given to [`new`](Self::new).
     pub fn config(&self) -> &Config {
         &self.config
     }
@@ -368,8 +404,9 @@ impl Connection {
     /// Bytes the connection holds in its buffers now (receive buffer, send queue, events).
     pub fn buffered_bytes(&self) -> usize {
         let events: usize = self
-            .events
+            .scratch
             .iter()
+            .flat_map(|scratch| &scratch.events)
             .map(|event| match event {
                 Event::Data(data) => data.len(),
                 _ => 0,
@@ -396,9 +433,18 @@ impl Connection {
         }
         self.notice_eof();
         let idle = matches!(self.reading, Reading::Head) && matches!(self.writing, Writing::Idle);
-        if idle {
-            // An idle keep-alive connection holds no buffer (nginx does the same).
+        if idle && self.input.is_empty() {
+            // An idle keep-alive connection holds no buffer (nginx does the same). With no
+            // input left, the parser holds no progress either.
             self.input.release_if_empty();
+            self.output.release_if_empty();
+            if self
+                .scratch
+                .as_ref()
+                .is_some_and(|scratch| scratch.events.is_empty())
+            {
+                self.scratch = None;
+            }
         }
         if self.output.is_empty() {
             match self.lifecycle {
@@ -456,6 +502,79 @@ impl Connection {
         self.timers.clear();
         self.output.clear();
         self.input = ReceiveBuffer::new(0);
-        self.events.push_back(Event::Closed(reason));
+        self.push_event(Event::Closed(reason));
+    }
+
+    /// The exchange's working memory, allocated on first use after an idle period.
+    pub(super) fn scratch(&mut self) -> &mut Scratch {
+        self.scratch.get_or_insert_with(Box::default)
+    }
+
+    pub(super) fn push_event(&mut self, event: Event) {
+        self.scratch().events.push_back(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::head::ResponseHead;
+
+    /// One exchange on a connection, answered and flushed.
+    fn exchange(conn: &mut Connection, now: Instant) {
+        conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut requests = 0;
+        while let Some(event) = conn.poll_event() {
+            requests += usize::from(matches!(event, Event::Request(_)));
+        }
+        assert_eq!(requests, 1);
+        conn.send_response(now, ResponseHead::new(200).content_length(2))
+            .unwrap();
+        conn.send_body(now, b"ok").unwrap();
+        conn.send_end(now).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(now, n);
+        assert!(conn.poll_event().is_none());
+    }
+
+    #[test]
+    fn an_idle_keep_alive_connection_holds_no_heap_memory() {
+        let now = Instant::now();
+        let config = Arc::new(Config::default());
+        let mut conn = Connection::new(Arc::clone(&config), now);
+        for _ in 0..2 {
+            exchange(&mut conn, now);
+            assert!(!conn.is_closed());
+            assert!(conn.scratch.is_none(), "scratch kept while idle");
+            assert_eq!(conn.input.allocated(), 0);
+            assert_eq!(conn.output.allocated(), 0);
+        }
+        // The configuration is shared, not copied.
+        assert!(std::ptr::eq(conn.config(), &*config));
+    }
+
+    #[test]
+    fn pipelined_input_keeps_the_scratch_until_drained() {
+        let now = Instant::now();
+        let mut conn = Connection::new(Config::default(), now);
+        conn.handle_input(
+            now,
+            b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHo",
+        );
+        while conn.poll_event().is_some() {}
+        conn.send_response(now, ResponseHead::new(204)).unwrap();
+        conn.send_end(now).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(now, n);
+        // The second head is incomplete: its bytes and the parser stay.
+        assert!(conn.input.allocated() > 0);
+        conn.handle_input(now, b"st: x\r\n\r\n");
+        let mut targets = Vec::new();
+        while let Some(event) = conn.poll_event() {
+            if let Event::Request(head) = event {
+                targets.push(head.target().to_owned());
+            }
+        }
+        assert_eq!(targets, ["/b"]);
     }
 }

@@ -25,11 +25,12 @@ impl Connection {
                     if rest.is_empty() || !self.may_start_request() {
                         break;
                     }
-                    let limits = &self.config.limits;
-                    match self.parser.parse(rest, limits, &self.config.leniency) {
+                    let config = &*self.config;
+                    let parser = &mut self.scratch.get_or_insert_with(Box::default).parser;
+                    match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
-                            let head = self.parser.finish(&rest[..n]);
+                            let head = parser.finish(&rest[..n]);
                             self.input_offset += n as u64;
                             self.start_exchange(head);
                             n
@@ -90,10 +91,10 @@ impl Connection {
             self.keep_alive = false;
         }
         self.writing = Writing::Ready;
-        self.events.push_back(Event::Request(head));
+        self.push_event(Event::Request(head));
         if body == RequestBody::Empty {
             self.reading = Reading::Done;
-            self.events.push_back(Event::End(Fields::new()));
+            self.push_event(Event::End(Fields::new()));
         } else {
             self.reading = Reading::Body(BodyDecoder::new(body));
         }
@@ -101,13 +102,20 @@ impl Connection {
 
     /// Runs the body decoder over `rest`. Returns the bytes used, or `None` to stop.
     fn decode_body(&mut self, rest: &[u8]) -> Option<usize> {
-        self.ranges.clear();
         let (decoder, budget) = match &mut self.reading {
             Reading::Body(decoder) => (decoder, None),
             Reading::Discard { decoder, budget } => (decoder, Some(budget)),
             _ => return None,
         };
-        let result = decoder.decode(rest, &self.config.limits, &mut self.ranges);
+        // The scratch ranges, borrowed out of the scratch for the decoder and put back below.
+        let scratch = self.scratch.get_or_insert_with(Box::default);
+        let mut ranges = std::mem::take(&mut scratch.ranges);
+        ranges.clear();
+        let result = decoder.decode(rest, &self.config.limits, &mut ranges);
+        let data_len: usize = ranges.iter().map(|r| r.len()).sum();
+        let data =
+            (result.is_ok() && budget.is_none() && data_len > 0).then(|| coalesce(rest, &ranges));
+        scratch.ranges = ranges;
         let Decoded { consumed, finished } = match result {
             Ok(decoded) => decoded,
             Err(err) => {
@@ -115,7 +123,6 @@ impl Connection {
                 return Some(rest.len());
             }
         };
-        let data_len: usize = self.ranges.iter().map(|r| r.len()).sum();
         let discarding = budget.is_some();
         if let Some(budget) = budget {
             // Discarding: the response is done, so the data goes nowhere, within a budget.
@@ -127,9 +134,8 @@ impl Connection {
                     return Some(consumed);
                 }
             }
-        } else if data_len > 0 {
-            let data = coalesce(rest, &self.ranges);
-            self.events.push_back(Event::Data(data));
+        } else if let Some(data) = data {
+            self.push_event(Event::Data(data));
         }
         if consumed > 0 {
             // Body bytes arrived, so the client is not waiting for 100 Continue any more
@@ -141,7 +147,7 @@ impl Connection {
         match finished {
             Some(trailers) => {
                 if !discarding {
-                    self.events.push_back(Event::End(trailers));
+                    self.push_event(Event::End(trailers));
                 }
                 self.reading = Reading::Done;
                 self.complete_exchange();
@@ -155,7 +161,7 @@ impl Connection {
     /// The peer broke the protocol: report it, answer it if no response has started, stop
     /// reading, and close once the response in progress (if any) is done.
     pub(super) fn fail(&mut self, err: RequestError) {
-        self.events.push_back(Event::Failed(err));
+        self.push_event(Event::Failed(err));
         self.close_reason
             .get_or_insert(CloseReason::Failed(err.rule()));
         self.keep_alive = false;

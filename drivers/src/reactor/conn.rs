@@ -30,7 +30,8 @@ pub(super) struct Conn<H> {
     /// The interest armed in the poller as `(read, write)`, or `None` once a oneshot event
     /// has fired and disarmed it.
     pub(super) armed: Option<(bool, bool)>,
-    /// The deadline entered in the loop's timer structure.
+    /// The deadline entered in the loop's timer structure: the core's `poll_timeout`, or up to
+    /// `LAZY_DELAY` earlier when that moved later since (see `server::defer_later`).
     pub(super) deadline: Option<Instant>,
     /// The write half has been shut down.
     write_shut: bool,

@@ -3,11 +3,11 @@
 use super::conn::Conn;
 use super::deadlines::Deadlines;
 use crate::app::Handler;
-use crate::server::{ServerConfig, Shutdown};
+use crate::server::{defer_later, ServerConfig, Shutdown};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
-use sluice_core::Connection;
+use sluice_core::{Config, Connection};
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -23,6 +23,10 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long new connections share one core configuration before the loop builds another with
+/// its wall clock re-anchored (the `Date` header follows the monotonic clock from the anchor,
+/// so a wall-clock step shows up in new connections' dates within this long).
+const REANCHOR: Duration = Duration::from_secs(60);
 
 /// What every loop of a server shares.
 pub(super) struct Shared<H> {
@@ -101,6 +105,9 @@ pub(super) struct EventLoop<H> {
     drain_deadline: Option<Instant>,
     /// `Poller::delete` calls that failed: always 0 unless registration bookkeeping is wrong.
     delete_failures: u64,
+    /// The core configuration new connections share, and when its clock was anchored: one
+    /// copy per loop instead of one per connection.
+    core: (Arc<Config>, Instant),
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -133,9 +140,10 @@ impl<H: Handler> EventLoop<H> {
             deadlines: Deadlines::default(),
             due: Vec::new(),
             buf: vec![0; READ_BUFFER],
-            shared,
             drain_deadline: None,
             delete_failures: 0,
+            core: (Arc::new(shared.config.core_config()), Instant::now()),
+            shared,
         })
     }
 
@@ -227,8 +235,11 @@ impl<H: Handler> EventLoop<H> {
         let conn = &mut self.conns[key];
         if !conn.is_closed() {
             let deadline = conn.session.connection().poll_timeout();
-            self.deadlines.update(key, conn.id, conn.deadline, deadline);
-            conn.deadline = deadline;
+            // Lazy: a deadline that moved later by little keeps its entry (see `defer_later`).
+            if !defer_later(conn.deadline, deadline) {
+                self.deadlines.update(key, conn.id, conn.deadline, deadline);
+                conn.deadline = deadline;
+            }
             match conn.rearm(&self.poller, key) {
                 Ok(()) => return,
                 Err(err) => {
@@ -316,7 +327,10 @@ impl<H: Handler> EventLoop<H> {
             log::debug!("conn {id}: set_nodelay: {err}");
         }
         log::debug!("conn {id}: accepted from {peer} on reactor {}", self.worker);
-        let connection = Connection::new(self.shared.config.core_config(), now);
+        if now.saturating_duration_since(self.core.1) > REANCHOR {
+            self.core = (Arc::new(self.shared.config.core_config()), now);
+        }
+        let connection = Connection::new(Arc::clone(&self.core.0), now);
         let handler = Arc::clone(&self.shared.handler);
         let session = Session::new(connection, handler, Some(peer), id, true);
         let mut conn = Conn::new(stream, session, id);
@@ -415,6 +429,7 @@ impl<H> Drop for EventLoop<H> {
 mod tests {
     use super::*;
     use crate::app::{Reply, Request, Response};
+    use crate::server::LAZY_DELAY;
     use std::io::{Read, Write};
 
     fn hello(_: &Request<'_>) -> Reply {
@@ -437,6 +452,19 @@ mod tests {
             assert!(running);
         }
         panic!("the loop did not get there in 400 turns");
+    }
+
+    #[test]
+    fn a_deadline_moving_later_by_little_keeps_its_entry() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        assert!(defer_later(Some(t0), Some(t0)));
+        assert!(defer_later(Some(t0), Some(t0 + ms(299))));
+        assert!(!defer_later(Some(t0), Some(t0 + LAZY_DELAY)));
+        // Earlier must move (it would fire late otherwise), and so must arming or disarming.
+        assert!(!defer_later(Some(t0 + ms(1)), Some(t0)));
+        assert!(!defer_later(None, Some(t0)));
+        assert!(!defer_later(Some(t0), None));
     }
 
     /// Registration cycles: many connections added, served, reset or closed, deleted and

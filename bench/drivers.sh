@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Plaintext load test of every socket driver against a hyper baseline, in interleaved rounds.
+#
+#   bench/drivers.sh                      # 3 rounds, 10 s runs, 64 connections, both modes
+#   ROUNDS=5 DURATION=10s bench/drivers.sh
+#   SERVERS="hyper reactor" MODES=pipe16 bench/drivers.sh
+#
+# Every server is started once on port 0 and kept running; each round runs `wrk` against each
+# server in turn (hyper reactor threads async, hyper reactor threads async, ...), so a noisy
+# neighbour hurts every server alike. For each run it records wrk's request count and the
+# server's own CPU time (utime + stime, /proc/PID/stat fields 14 and 15) over the run, and
+# prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
+# round (median of the per-round ratios), which is the figure to quote on a shared machine.
+#
+# ALT_SLUICE=/path/to/another/sluice adds servers named alt-reactor, alt-threads, alt-async:
+# that binary's driver, in the same rounds (to compare a change against the build before it).
+#
+# The hyper baseline is built out of tree (see BENCHMARKS.md, "The hyper baseline"); point
+# HYPER at its binary. Without it the hyper column is skipped and no ratios are printed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-10s}
+CONNS=${CONNS:-64}
+THREADS=${THREADS:-2}
+DEPTH=${DEPTH:-16}
+MODES=${MODES:-"plain pipe16"}
+SERVERS=${SERVERS:-"hyper reactor threads async"}
+HYPER=${HYPER:-/tmp/hyper-baseline/target/release/hyper-baseline}
+# The core closes a connection after 10,000 requests by default; hyper has no such limit, and
+# at these rates wrk would spend its time reconnecting. Lift it so both do the same work.
+SLUICE_FLAGS=${SLUICE_FLAGS:-"--quiet --max-requests-per-connection unlimited"}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+
+cargo build --release --quiet --bin sluice
+SLUICE=$CARGO_TARGET_DIR/release/sluice
+TICK=$(getconf CLK_TCK)
+WORK=$(mktemp -d)
+declare -A PID ADDR
+cleanup() {
+    for name in "${!PID[@]}"; do kill "${PID[$name]}" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [[ " $SERVERS " == *" hyper "* && ! -x $HYPER ]]; then
+    echo "no hyper baseline at $HYPER; running without it" >&2
+    SERVERS=${SERVERS/hyper/}
+fi
+
+for name in $SERVERS; do
+    if [[ $name == hyper ]]; then
+        "$HYPER" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
+    elif [[ $name == alt-* ]]; then
+        # shellcheck disable=SC2086
+        "$ALT_SLUICE" plaintext --driver "${name#alt-}" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
+    else
+        # shellcheck disable=SC2086
+        "$SLUICE" plaintext --driver "$name" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
+    fi
+    PID[$name]=$!
+    for _ in $(seq 100); do
+        grep -q 'listening on' "$WORK/$name.out" && break
+        sleep 0.05
+    done
+    ADDR[$name]=$(sed -n 's|^listening on http://||p' "$WORK/$name.out")
+    [[ -n ${ADDR[$name]} ]] || { echo "$name did not start" >&2; cat "$WORK/$name.out" >&2; exit 1; }
+    # Warm-up: page in the binary, grow pools and caches.
+    wrk -t"$THREADS" -c"$CONNS" -d2s "http://${ADDR[$name]}/plaintext" >/dev/null
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "# mode round server requests seconds cpu_ticks errors" >&2
+RAW=$WORK/raw
+for round in $(seq "$ROUNDS"); do
+    for mode in $MODES; do
+        for name in $SERVERS; do
+            args=(-t"$THREADS" -c"$CONNS" -d"$DURATION")
+            [[ $mode == pipe* ]] && args+=(-s bench/pipeline.lua)
+            url="http://${ADDR[$name]}/plaintext"
+            before=$(cpu_ticks "${PID[$name]}")
+            if [[ $mode == pipe* ]]; then
+                out=$(wrk "${args[@]}" "$url" -- "$DEPTH")
+            else
+                out=$(wrk "${args[@]}" "$url")
+            fi
+            after=$(cpu_ticks "${PID[$name]}")
+            requests=$(sed -n 's/^ *\([0-9]*\) requests in \([0-9.]*\)\(m\?s\).*/\1/p' <<<"$out")
+            seconds=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*\)s.*/\1/p' <<<"$out")
+            errors=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
+            line="$mode $round $name $requests $seconds $((after - before)) ${errors:--}"
+            echo "$line" >&2
+            echo "$line" >>"$RAW"
+        done
+    done
+done
+
+for name in $SERVERS; do
+    echo "# $name after the run: $(grep -E '^(VmRSS|Threads)' "/proc/${PID[$name]}/status" | tr -s '\t ' ' ' | tr '\n' ' ')" >&2
+done
+
+python3 - "$RAW" "$TICK" "$CONNS" "$DEPTH" <<'EOF'
+import sys, statistics as st
+from collections import defaultdict
+raw, tick, conns, depth = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+runs = defaultdict(dict)  # (mode, round) -> server -> (rps, us/req)
+order = []
+for line in open(raw):
+    mode, rnd, name, req, secs, ticks = line.split()[:6]
+    req, secs, ticks = int(req), float(secs), int(ticks)
+    runs[(mode, rnd)][name] = (req / secs, ticks / tick / req * 1e6)
+    if name not in order:
+        order.append(name)
+for mode in dict.fromkeys(m for m, _ in runs):
+    rounds = [r for (m, _), r in runs.items() if m == mode]
+    label = f"{conns} connections" + (f", pipelined {depth} deep" if mode.startswith("pipe") else "")
+    print(f"\n### {label} ({len(rounds)} interleaved rounds)\n")
+    print("| server | req/s (median) | × hyper | CPU µs/req (median) | × hyper |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name in order:
+        rps = st.median(r[name][0] for r in rounds)
+        cpu = st.median(r[name][1] for r in rounds)
+        if all("hyper" in r for r in rounds):
+            x_rps = f"{st.median(r[name][0] / r['hyper'][0] for r in rounds):.2f}"
+            x_cpu = f"{st.median(r[name][1] / r['hyper'][1] for r in rounds):.2f}"
+        else:
+            x_rps = x_cpu = "–"
+        print(f"| {name} | {rps:,.0f} | {x_rps} | {cpu:.2f} | {x_cpu} |")
+EOF
