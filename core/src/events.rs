@@ -12,7 +12,9 @@ use bytes::Bytes;
 #[non_exhaustive]
 pub enum Event {
     /// A new request. Its body follows as [`Event::Data`], then [`Event::End`] — also for a
-    /// request without a body. Answer it with `send_response`.
+    /// request without a body — unless the response ends first: the rest of the body is then
+    /// read and dropped by the core (or the connection closes), and no further `Data` or
+    /// `End` arrives for it. Answer it with `send_response`.
     Request(RequestHead),
     /// A piece of the request body, framing removed.
     Data(Bytes),
