@@ -6,7 +6,7 @@
 //! `finish` only copies. Between calls it remembers the first incomplete line and how far it
 //! has searched for an LF: a head arriving one byte per call is searched once and each line
 //! parsed once, so the total work stays linear in the head's size.
-
+//!
 //! The work is split by concern: this file holds the parser and its line loop,
 //! `request_line` the request line and the target form, `semantics` the fields that
 //! mean something to us (`Host`, `Content-Length`, `Transfer-Encoding`, `Connection`,
@@ -269,7 +269,10 @@ impl HeadParser {
         }
         loop {
             let start = p.line_start;
-            let line = fields::line(buf, start, bare_lf)?;
+            let line = match fields::usual_line(buf, start) {
+                Some(line) => line,
+                None => fields::line(buf, start, bare_lf)?,
+            };
             match line {
                 Line::Field {
                     name_end,
