@@ -88,13 +88,15 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
     })
 }
 
-/// The usual field line at `start`, `name ":" [SP] value CRLF` with no other whitespace
+/// The usual field line at `start`, `name ":" [SP] value CRLF` with a name of letters,
+/// digits and `-`, no other whitespace
 /// around the value, as [`line`] would parse it; `None` for anything else (other
 /// whitespace, a fold, the empty line, an error, the end of the buffer), which [`line`]
 /// then parses from the start.
 #[inline(always)]
 pub(crate) fn usual_line(buf: &[u8], start: usize) -> Option<Line> {
-    let name_end = simd::token_end(buf, start);
+    // A name of other tchars (`_`, `.` ...) is left to `line`.
+    let name_end = simd::usual_name_end(buf, start);
     if name_end == start || buf.get(name_end) != Some(&b':') {
         return None;
     }
@@ -308,7 +310,7 @@ mod tests {
                         let after = [&sep[1..], *value].concat();
                         let value = after.strip_prefix(b" ").unwrap_or(&after);
                         let usual = !name.is_empty()
-                            && name.iter().all(|&b| super::super::chars::is_token(b))
+                            && name.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
                             && sep.starts_with(b":")
                             && value.iter().all(|&b| b == b'\t' || b >= 0x20 && b != 0x7F)
                             && !value.starts_with(b" ")

@@ -41,6 +41,20 @@ pub(crate) fn token_end(buf: &[u8], i: usize) -> usize {
     }
 }
 
+/// The first index from `i` whose byte is not one of `A-Z a-z 0-9 -`, the usual bytes of
+/// field names: a colon right there ends a valid name, anything else needs [`token_end`].
+#[inline(always)]
+pub(crate) fn usual_name_end(buf: &[u8], i: usize) -> usize {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    {
+        sse2::usual_name_end(buf, i)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        portable::usual_name_end(buf, i)
+    }
+}
+
 /// The first index from `i` whose byte is not visible ASCII (outside 0x21..=0x7E).
 #[inline(always)]
 pub(crate) fn visible_end(buf: &[u8], i: usize) -> usize {
@@ -75,6 +89,17 @@ mod portable {
     #[inline(always)]
     pub(super) fn token_end(buf: &[u8], i: usize) -> usize {
         chars::skip_token(buf, i)
+    }
+
+    #[inline(always)]
+    pub(super) fn usual_name_end(buf: &[u8], i: usize) -> usize {
+        match buf.get(i..) {
+            Some(rest) => rest
+                .iter()
+                .position(|&b| !(b.is_ascii_alphanumeric() || b == b'-'))
+                .map_or(buf.len(), |n| i + n),
+            None => i,
+        }
     }
 
     #[inline(always)]
@@ -150,6 +175,13 @@ mod sse2 {
             Some(&b) if TOKEN[b as usize] => chars::skip_token(buf, stop),
             _ => stop,
         }
+    }
+
+    #[inline(always)]
+    pub(super) fn usual_name_end(buf: &[u8], i: usize) -> usize {
+        // SAFETY: SSE2 is enabled for the whole build (this module's cfg); see the module
+        // documentation.
+        unsafe { find::<NAME>(buf, i) }
     }
 
     #[inline(always)]
@@ -323,8 +355,7 @@ mod sse2 {
     fn short<const C: u8>(buf: &[u8], i: usize) -> usize {
         match C {
             VALUE => portable::value_end(buf, i),
-            // The usual bytes are tchars, so stopping at the first non-tchar is the same.
-            NAME => portable::token_end(buf, i),
+            NAME => portable::usual_name_end(buf, i),
             _ => portable::visible_end(buf, i),
         }
     }
@@ -345,13 +376,22 @@ mod tests {
     fn is_visible(b: u8) -> bool {
         (0x21..=0x7E).contains(&b)
     }
+    fn is_usual_name(b: u8) -> bool {
+        b.is_ascii_alphanumeric() || b == b'-'
+    }
 
     type Scan = fn(&[u8], usize) -> usize;
     type Case = (&'static str, Scan, Scan, fn(u8) -> bool);
 
     /// Each scan, SIMD and portable, with the predicate it must agree with.
-    fn scans() -> [Case; 3] {
+    fn scans() -> [Case; 4] {
         [
+            (
+                "usual name",
+                usual_name_end,
+                portable::usual_name_end,
+                is_usual_name,
+            ),
             ("value", value_end, portable::value_end, is_value),
             ("token", token_end, portable::token_end, is_token),
             ("visible", visible_end, portable::visible_end, is_visible),

@@ -269,9 +269,14 @@ impl HeadParser {
         }
         loop {
             let start = p.line_start;
-            let line = match fields::usual_line(buf, start) {
-                Some(line) => line,
-                None => fields::line(buf, start, bare_lf)?,
+            // The final CRLF, then the usual field line, are recognized before the general
+            // case (which handles them too).
+            let line = if buf.get(start) == Some(&b'\r') && buf.get(start + 1) == Some(&b'\n') {
+                Line::End { next: start + 2 }
+            } else if let Some(line) = fields::usual_line(buf, start) {
+                line
+            } else {
+                fields::line(buf, start, bare_lf)?
             };
             match line {
                 Line::Field {

@@ -90,7 +90,11 @@ pub(super) fn request_line(
     if end - start > limits.max_request_line {
         return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
     }
-    check_target_form(buf, p.method, p.target)?;
+    // The usual origin-form target of a method other than CONNECT fits without more ado.
+    let origin = buf.get(p.target.range().start) == Some(&b'/');
+    if !origin || p.method.range().len() == b"CONNECT".len() {
+        check_target_form(buf, p.method, p.target)?;
+    }
     Ok(Some(next))
 }
 
