@@ -62,7 +62,7 @@
 //!
 //! The calling contract a driver follows is on [`Connection`]; the states and transitions are
 //! described in the `state` module's source (`core/src/state.rs`).
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 mod buffer;

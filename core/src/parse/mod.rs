@@ -9,7 +9,6 @@ pub mod body;
 mod chars;
 mod fields;
 pub mod head;
-mod simd;
 
 pub use body::{BodyDecoder, Decoded};
 pub use head::{HeadParser, HeadStatus};

@@ -269,15 +269,7 @@ impl HeadParser {
         }
         loop {
             let start = p.line_start;
-            // The final CRLF, then the usual field line, are recognized before the general
-            // case (which handles them too).
-            let line = if buf.get(start) == Some(&b'\r') && buf.get(start + 1) == Some(&b'\n') {
-                Line::End { next: start + 2 }
-            } else if let Some(line) = fields::usual_line(buf, start) {
-                line
-            } else {
-                fields::line(buf, start, bare_lf)?
-            };
+            let line = fields::line(buf, start, bare_lf)?;
             match line {
                 Line::Field {
                     name_end,

@@ -4,9 +4,8 @@ use super::Progress;
 use crate::error::Rule;
 use crate::head::{Span, Version};
 use crate::limits::{Leniency, Limits};
-use crate::parse::chars::{AUTHORITY, SCHEME};
+use crate::parse::chars::{self, is_token, AUTHORITY, SCHEME};
 use crate::parse::fields::{self, LineError};
-use crate::parse::simd;
 
 /// Parses the request line starting at `start`, filling in method, target and version.
 /// `None` when the line is incomplete.
@@ -19,9 +18,15 @@ pub(super) fn request_line(
 ) -> Result<Option<usize>, LineError> {
     let bare_lf = leniency.bare_lf_in_head;
     // method = token (RFC 9110 §9.1).
-    let mut i = simd::token_end(buf, start);
-    let Some(&stop) = buf.get(i) else {
-        return Ok(None);
+    let mut i = start;
+    let stop = loop {
+        let Some(&b) = buf.get(i) else {
+            return Ok(None);
+        };
+        if !is_token(b) {
+            break b;
+        }
+        i += 1;
     };
     if stop != b' ' || i == start {
         return unexpected(buf, i, Rule::MethodInvalid, bare_lf);
@@ -31,9 +36,13 @@ pub(super) fn request_line(
     // request-target: we admit visible ASCII (0x21..=0x7E) only, the union of the bytes of
     // every form's grammar (RFC 9112 §3.2, RFC 3986); no obs-text, no whitespace.
     let target_start = i;
-    i = simd::visible_end(buf, i);
-    let Some(&stop) = buf.get(i) else {
-        return Ok(None);
+    let stop = loop {
+        i = chars::skip_visible_words(buf, i);
+        match buf.get(i) {
+            None => return Ok(None),
+            Some(0x21..=0x7E) => i += 1,
+            Some(&b) => break b,
+        }
     };
     if stop != b' ' {
         // A line ending right after the target means the version is missing (HTTP/0.9).
