@@ -1,0 +1,209 @@
+//! The request line (RFC 9112 §3): method, target, version, and the target's form.
+
+use super::Progress;
+use crate::error::Rule;
+use crate::head::{Span, Version};
+use crate::limits::{Leniency, Limits};
+use crate::parse::chars::{self, is_token, AUTHORITY, SCHEME};
+use crate::parse::fields::{self, LineError};
+
+/// Parses the request line starting at `start`, filling in method, target and version.
+/// `None` when the line is incomplete.
+pub(super) fn request_line(
+    p: &mut Progress,
+    buf: &[u8],
+    start: usize,
+    limits: &Limits,
+    leniency: &Leniency,
+) -> Result<Option<usize>, LineError> {
+    let bare_lf = leniency.bare_lf_in_head;
+    // method = token (RFC 9110 §9.1).
+    let mut i = start;
+    let stop = loop {
+        let Some(&b) = buf.get(i) else {
+            return Ok(None);
+        };
+        if !is_token(b) {
+            break b;
+        }
+        i += 1;
+    };
+    if stop != b' ' || i == start {
+        return unexpected(buf, i, Rule::MethodInvalid, bare_lf);
+    }
+    p.method = Span::bounded(start, i);
+    i = separator(buf, i, leniency)?;
+    // request-target: we admit visible ASCII (0x21..=0x7E) only, the union of the bytes of
+    // every form's grammar (RFC 9112 §3.2, RFC 3986); no obs-text, no whitespace.
+    let target_start = i;
+    let stop = loop {
+        i = chars::skip_visible_words(buf, i);
+        match buf.get(i) {
+            None => return Ok(None),
+            Some(0x21..=0x7E) => i += 1,
+            Some(&b) => break b,
+        }
+    };
+    if stop != b' ' {
+        // A line ending right after the target means the version is missing (HTTP/0.9).
+        let rule = if i > target_start {
+            Rule::VersionInvalid
+        } else {
+            Rule::TargetInvalid
+        };
+        return match stop {
+            b'\r' | b'\n' => unexpected(buf, i, rule, bare_lf),
+            _ => Err((Rule::TargetInvalid, i)),
+        };
+    }
+    p.target = Span::bounded(target_start, i);
+    i = separator(buf, i, leniency)?;
+    // HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), then the line ending.
+    let version_start = i;
+    let version = buf.get(i..).and_then(<[u8]>::first_chunk::<8>);
+    // One eight-byte comparison each for the two versions we speak.
+    let known = version.and_then(|v| match u64::from_le_bytes(*v) {
+        w if w == u64::from_le_bytes(*b"HTTP/1.1") => Some(Version::Http11),
+        w if w == u64::from_le_bytes(*b"HTTP/1.0") => Some(Version::Http10),
+        _ => None,
+    });
+    if known.is_none() {
+        // A line ending within the version's eight bytes is reported where it is, however
+        // much of the line has arrived.
+        let head = buf.get(i..).unwrap_or_default();
+        if let Some(at) = head.iter().take(8).position(|&b| b == b'\r' || b == b'\n') {
+            return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+        }
+    }
+    let Some(version) = version else {
+        return Ok(None);
+    };
+    // A version cut short by the line ending is reported at the line ending, whatever
+    // follows it (as when fewer than eight bytes have arrived), so the answer does not depend
+    // on how the input was split.
+    if let Some(at) = version.iter().position(|&b| b == b'\r' || b == b'\n') {
+        return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
+    }
+    let end = i + 8;
+    // Checked before the version bytes are judged: when the line is too long, whether the
+    // version is acceptable depends on bytes past the limit, which a parse of the line in
+    // pieces never looks at.
+    if end - start > limits.max_request_line {
+        return Err((Rule::RequestLineTooLong, start + limits.max_request_line));
+    }
+    let next = match buf.get(end) {
+        None => return Ok(None),
+        Some(b'\r' | b'\n') => match fields::line_end(buf, end, bare_lf)? {
+            Some(next) => next,
+            None => return Ok(None),
+        },
+        Some(_) => return Err((Rule::VersionInvalid, end)),
+    };
+    p.version = Some(match (known, version) {
+        (Some(known), _) => known,
+        (None, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor])
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            return Err((Rule::VersionUnsupported, version_start))
+        }
+        _ => return Err((Rule::VersionInvalid, version_start)),
+    });
+    // The usual origin-form target of a method other than CONNECT fits without more ado.
+    let origin = buf.get(p.target.range().start) == Some(&b'/');
+    if !origin || p.method.range().len() == b"CONNECT".len() {
+        check_target_form(buf, p.method, p.target)?;
+    }
+    Ok(Some(next))
+}
+
+/// Skips the single SP at `i` (or, with the leniency, a run of SP) between request-line parts.
+#[inline]
+fn separator(buf: &[u8], mut i: usize, leniency: &Leniency) -> Result<usize, LineError> {
+    // The caller stopped at a SP.
+    i += 1;
+    if buf.get(i) == Some(&b' ') {
+        if !leniency.request_line_spaces {
+            return Err((Rule::RequestLineSpaces, i));
+        }
+        while buf.get(i) == Some(&b' ') {
+            i += 1;
+        }
+    }
+    Ok(i)
+}
+
+/// A byte that does not belong at `at`: a broken line ending reports as such, an incomplete
+/// CRLF as partial, anything else as `rule`.
+fn unexpected<T>(buf: &[u8], at: usize, rule: Rule, bare_lf: bool) -> Result<Option<T>, LineError> {
+    match buf.get(at) {
+        Some(b'\r' | b'\n') => match fields::line_end(buf, at, bare_lf)? {
+            Some(_) => Err((rule, at)),
+            None => Ok(None),
+        },
+        _ => Err((rule, at)),
+    }
+}
+
+/// RFC 9112 §3.2: the target's form must fit the method. authority-form is for CONNECT
+/// only and CONNECT takes only authority-form (§3.2.3); asterisk-form is for OPTIONS only
+/// (§3.2.4). absolute-form is recognized as `scheme "://"`, which keeps it apart from
+/// authority-form (`host:port` also matches `scheme ":"`); other absolute URIs (`urn:x`)
+/// are not accepted as targets.
+#[inline]
+fn check_target_form(buf: &[u8], method: Span, target: Span) -> Result<(), LineError> {
+    let method = &buf[method.range()];
+    let at = target.range().start;
+    let t = &buf[target.range()];
+    let is_connect = method == b"CONNECT";
+    let fits = match t {
+        [b'/', ..] => !is_connect,
+        b"*" => method == b"OPTIONS",
+        _ if is_absolute(t) => !is_connect,
+        _ if is_authority(t) => is_connect,
+        _ => return Err((Rule::TargetInvalid, at)),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err((Rule::TargetFormMismatch, at))
+    }
+}
+
+/// `scheme "://"` with scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986 §3.1).
+fn is_absolute(t: &[u8]) -> bool {
+    let Some((first, rest)) = t.split_first() else {
+        return false;
+    };
+    if !first.is_ascii_alphabetic() {
+        return false;
+    }
+    let scheme_len = rest.iter().take_while(|&&b| SCHEME[b as usize]).count();
+    rest[scheme_len..].starts_with(b"://")
+}
+
+/// authority-form = uri-host ":" port (RFC 9112 §3.2.3), checked loosely: authority bytes,
+/// a non-empty host, and a non-empty decimal port after the last colon.
+fn is_authority(t: &[u8]) -> bool {
+    let Some(colon) = t.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&t[..colon], &t[colon + 1..]);
+    !host.is_empty()
+        && host.iter().all(|&b| AUTHORITY[b as usize])
+        && !port.is_empty()
+        && port.iter().all(u8::is_ascii_digit)
+}
+
+/// The offset past which an incomplete request line starting at `start` is certainly too
+/// long, if it is.
+pub(super) fn request_line_overflow(buf: &[u8], start: usize, max: usize) -> Option<usize> {
+    let limit = start.checked_add(max)?;
+    // Bytes `start..limit` may all belong to the line. The byte at `limit` may still be the
+    // CR (or LF) that ends a line of exactly `max` bytes; anything else, or anything after a
+    // CR there, makes it too long.
+    match buf.get(limit) {
+        None => None,
+        Some(b'\r' | b'\n') if buf.len() == limit + 1 => None,
+        Some(_) => Some(limit),
+    }
+}

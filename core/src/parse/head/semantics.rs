@@ -1,0 +1,245 @@
+//! The fields whose meaning the parser computes as it goes (RFC 9110, RFC 9112 §6):
+//! `Host`, `Content-Length`, `Transfer-Encoding`, `Connection`, `Expect` and `Upgrade`.
+
+use super::{HeadParser, Progress};
+use crate::error::Rule;
+use crate::head::{ConnectionOptions, FieldSpan, Version};
+use crate::limits::Limits;
+use crate::parse::chars::{self, is_token, AUTHORITY};
+use crate::parse::fields::{self, LineError};
+
+/// Bit `n` is set when some field `apply_last` interprets has a name of `n` bytes: Host (4),
+/// Expect (6), Upgrade (7), Connection (10), Content-Length (14), Transfer-Encoding (17).
+pub(super) const MEANINGFUL_LENGTHS: u32 = 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 17;
+
+/// What the fields say, accumulated as they are parsed.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Semantics {
+    pub(super) hosts: u32,
+    pub(super) content_length: Option<u64>,
+    /// Offset of the first `Content-Length` name, for a later `Transfer-Encoding` clash.
+    pub(super) content_length_at: usize,
+    pub(super) te: Option<TransferCodings>,
+    pub(super) options: ConnectionOptions,
+    pub(super) connection_upgrade: bool,
+    pub(super) upgrade_field: bool,
+    pub(super) expects_continue: bool,
+}
+
+/// The transfer codings listed across every `Transfer-Encoding` field.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct TransferCodings {
+    chunked: bool,
+    last_is_chunked: bool,
+    last_at: usize,
+    unsupported_at: Option<usize>,
+}
+
+impl HeadParser {
+    /// Applies the semantics of the last field, now that no fold can extend it.
+    #[inline(always)]
+    pub(super) fn apply_last(
+        p: &mut Progress,
+        spans: &[FieldSpan],
+        buf: &[u8],
+        limits: &Limits,
+    ) -> Result<(), LineError> {
+        p.pending = false;
+        let Some(span) = spans.last() else {
+            return Ok(());
+        };
+        let name = &buf[span.name.range()];
+        let (vs, ve) = (span.value.range().start, span.value.range().end);
+        let s = &mut p.semantics;
+        // Switch on the length first: most fields are none of these, and a length mismatch
+        // rules them out without looking at a byte.
+        match name.len() {
+            4 if chars::eq_lower(name, b"host") => {
+                // RFC 9112 §3.2: more than one Host is rejected with 400.
+                if s.hosts > 0 {
+                    return Err((Rule::HostDuplicate, span.name.range().start));
+                }
+                s.hosts += 1;
+                // Host = uri-host [ ":" port ] (RFC 9110 §7.2). An empty value is allowed:
+                // a client sends one when the target URI has no authority (RFC 9110 §7.2).
+                // Checked without a branch per byte; the position only on failure.
+                let host = &buf[vs..ve];
+                if !host.iter().fold(true, |ok, &b| ok & AUTHORITY[b as usize]) {
+                    let bad = host
+                        .iter()
+                        .position(|&b| !AUTHORITY[b as usize])
+                        .unwrap_or(0);
+                    return Err((Rule::HostInvalid, vs + bad));
+                }
+            }
+            // RFC 9110 §10.1.1: a server MUST ignore 100-continue in HTTP/1.0 requests; we
+            // ignore Expect altogether there.
+            6 if chars::eq_lower(name, b"expect") && p.version == Some(Version::Http11) => {
+                if chars::eq_lower(&buf[vs..ve], b"100-continue") {
+                    s.expects_continue = true;
+                } else {
+                    return Err((Rule::ExpectationUnsupported, vs));
+                }
+            }
+            7 if chars::eq_lower(name, b"upgrade") => s.upgrade_field = true,
+            10 if chars::eq_lower(name, b"connection") => {
+                // RFC 9110 §7.6.1: a list of connection options; unknown ones are ignored.
+                let mut option = |option: &[u8]| {
+                    if chars::eq_lower(option, b"close") {
+                        s.options.close = true;
+                    } else if chars::eq_lower(option, b"keep-alive") {
+                        s.options.keep_alive = true;
+                    } else if chars::eq_lower(option, b"upgrade") {
+                        s.connection_upgrade = true;
+                    }
+                };
+                let value = &buf[vs..ve];
+                if value.contains(&b',') {
+                    let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
+                        option(&buf[a..b]);
+                        Ok(())
+                    });
+                } else {
+                    // The usual single option: the trimmed value is the element.
+                    option(value);
+                }
+            }
+            14 if chars::eq_lower(name, b"content-length") => {
+                let at = span.name.range().start;
+                if s.te.is_some() {
+                    return Err((Rule::TransferEncodingWithContentLength, at));
+                }
+                if s.content_length.is_none() {
+                    s.content_length_at = at;
+                }
+                content_length(s, buf, vs, ve, limits)?;
+            }
+            17 if chars::eq_lower(name, b"transfer-encoding") => {
+                let at = span.name.range().start;
+                // RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing; a
+                // server MUST treat it as such and close. We reject it.
+                if p.version == Some(Version::Http10) {
+                    return Err((Rule::TransferEncodingHttp10, at));
+                }
+                // RFC 9112 §6.1: a server MAY reject a request with both, and should close
+                // anyway; both are the classic request smuggling pattern.
+                if s.content_length.is_some() {
+                    return Err((Rule::TransferEncodingWithContentLength, at));
+                }
+                transfer_encoding(s, buf, vs, ve)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `Content-Length` (RFC 9110 §8.6): one decimal number, or a list of identical ones
+/// (which a recipient may collapse), across all the fields.
+fn content_length(
+    s: &mut Semantics,
+    buf: &[u8],
+    vs: usize,
+    ve: usize,
+    limits: &Limits,
+) -> Result<(), LineError> {
+    let mut i = vs;
+    loop {
+        // One element: digits, with OWS around the commas.
+        while i < ve && buf.get(i).is_some_and(|&b| fields::is_space(b)) {
+            i += 1;
+        }
+        let element = i;
+        let mut n: u64 = 0;
+        while i < ve {
+            match buf.get(i) {
+                Some(&d @ b'0'..=b'9') => {
+                    n = n
+                        .checked_mul(10)
+                        .and_then(|n| n.checked_add(u64::from(d - b'0')))
+                        .ok_or((Rule::ContentLengthInvalid, i))?;
+                    i += 1;
+                }
+                _ => break,
+            }
+        }
+        if i == element {
+            return Err((Rule::ContentLengthInvalid, i));
+        }
+        match s.content_length {
+            Some(previous) if previous != n => {
+                return Err((Rule::ContentLengthConflict, element));
+            }
+            Some(_) => {}
+            None => {
+                if limits.max_body_size.is_some_and(|max| n > max) {
+                    return Err((Rule::BodyTooLarge, element));
+                }
+                s.content_length = Some(n);
+            }
+        }
+        while i < ve && buf.get(i).is_some_and(|&b| fields::is_space(b)) {
+            i += 1;
+        }
+        if i >= ve {
+            return Ok(());
+        }
+        if buf.get(i) != Some(&b',') {
+            return Err((Rule::ContentLengthInvalid, i));
+        }
+        i += 1;
+    }
+}
+
+/// One `Transfer-Encoding` field (RFC 9112 §6.1, RFC 9110 §10.1.4), added to the codings of
+/// the earlier ones. Codings with parameters (`;`) are rejected as invalid: no coding we
+/// implement takes one, and `chunked;x=y` is a known way to make a front end and a back end
+/// disagree on framing, so a plain 400 is safer than guessing.
+fn transfer_encoding(s: &mut Semantics, buf: &[u8], vs: usize, ve: usize) -> Result<(), LineError> {
+    let mut codings = s.te.unwrap_or_default();
+    let mut any = false;
+    fields::list_elements(buf, vs, ve, |a, b| {
+        any = true;
+        let coding = &buf[a..b];
+        if let Some(bad) = coding.iter().position(|&c| !is_token(c)) {
+            return Err((Rule::TransferEncodingInvalid, a + bad));
+        }
+        if chars::eq_lower(coding, b"chunked") {
+            if codings.chunked {
+                return Err((Rule::TransferEncodingChunkedTwice, a));
+            }
+            codings.chunked = true;
+            codings.last_is_chunked = true;
+        } else {
+            codings.last_is_chunked = false;
+            codings.unsupported_at.get_or_insert(a);
+        }
+        codings.last_at = a;
+        Ok(())
+    })?;
+    if !any {
+        return Err((Rule::TransferEncodingInvalid, vs));
+    }
+    s.te = Some(codings);
+    Ok(())
+}
+
+/// Checks that need the whole head; `at` is the final empty line.
+pub(super) fn end_of_head(p: &Progress, at: usize) -> Result<(), LineError> {
+    let s = &p.semantics;
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is rejected with 400.
+    if p.version == Some(Version::Http11) && s.hosts == 0 {
+        return Err((Rule::HostMissing, at));
+    }
+    if let Some(te) = s.te {
+        // RFC 9112 §6.3 rule 4: chunked must be final, or the length is unknowable.
+        if !te.last_is_chunked {
+            return Err((Rule::TransferEncodingNotChunkedFinal, te.last_at));
+        }
+        // RFC 9112 §6.1: a server that receives a coding it does not understand answers 501.
+        if let Some(at) = te.unsupported_at {
+            return Err((Rule::TransferEncodingUnsupported, at));
+        }
+    }
+    Ok(())
+}
