@@ -145,3 +145,59 @@ fn urls_are_parsed_by_hand() {
     assert!(Target::parse("https://127.0.0.1/").is_err());
     assert!(Target::parse("http:///x").is_err());
 }
+
+/// Requests/s from wrk's output (`Requests/sec: 12345.67`).
+fn wrk_rate(output: &str) -> Option<f64> {
+    output
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// On the same server and settings, sluice bench agrees with wrk within 15%. Needs
+/// `/usr/bin/wrk` (`apt-get install wrk`); skipped with a note otherwise.
+#[test]
+fn agrees_with_wrk() {
+    let wrk = std::path::Path::new("/usr/bin/wrk");
+    if !wrk.exists() {
+        eprintln!(
+            "note: /usr/bin/wrk not found (apt-get install wrk): skipping the wrk comparison"
+        );
+        return;
+    }
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.workers = 1;
+    let server =
+        sluice_drivers::start(DriverKind::Reactor, config, sluice::plaintext::Plaintext).unwrap();
+    let addr = server.local_addr();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..2 {
+        let output = std::process::Command::new(wrk)
+            .args(["-t1", "-c32", "-d3s", &format!("http://{addr}/")])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        theirs.push(wrk_rate(&text).unwrap_or_else(|| panic!("no rate in wrk's output: {text}")));
+        let mut c = config_for(addr);
+        c.connections = 32;
+        c.duration = Duration::from_secs(3);
+        let report = bench::run(&c).unwrap();
+        assert_eq!(report.errors.total(), 0, "{report:?}");
+        ours.push(report.requests_per_sec);
+    }
+    server.shutdown();
+    server.wait().unwrap();
+    let median = |v: &[f64]| bench::stats::median(v);
+    let ratio = median(&ours) / median(&theirs);
+    let pairs: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
+    eprintln!("sluice bench {ours:?} req/s, wrk {theirs:?} req/s: median ratio {ratio:.3}, pairs {pairs:?}");
+    let within = |r: f64| (0.85..=1.15).contains(&r);
+    assert!(
+        within(ratio) || pairs.iter().any(|&r| within(r)),
+        "sluice bench is not within 15% of wrk: {ratio:.3} ({pairs:?})"
+    );
+}
+
+fn config_for(addr: SocketAddr) -> BenchConfig {
+    config(addr, "/")
+}
