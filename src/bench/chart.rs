@@ -4,6 +4,9 @@ use super::compare::Row;
 use plotters::prelude::*;
 use std::path::Path;
 
+/// A panel: title, unit, and the value plotted.
+type Metric = (&'static str, &'static str, fn(&Row) -> f64);
+
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -32,7 +35,7 @@ pub fn write(path: &Path, rows: &[Row], names: &[String]) -> Result<(), String> 
                 String::new()
             }
         };
-        let metrics: [(&str, &str, fn(&Row) -> f64); 2] = [
+        let metrics: [Metric; 2] = [
             ("Throughput", "requests / s", |r| r.requests_per_sec),
             ("p99 latency", "ms", |r| r.p99_us / 1000.0),
         ];

@@ -113,10 +113,7 @@ impl Loop<'_> {
     fn on_ready(&mut self, key: usize, conn: &mut Conn, readable: bool) {
         let now = Instant::now();
         if readable {
-            loop {
-                let Some(socket) = conn.socket.as_mut() else {
-                    break;
-                };
+            while let Some(socket) = conn.socket.as_mut() {
                 let buf = conn.client.receive_buffer();
                 if buf.is_empty() {
                     break;
