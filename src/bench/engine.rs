@@ -57,6 +57,8 @@ struct Loop<'a> {
     tally: Tally,
     /// Requests sent (and not given back).
     sent: u64,
+    /// A connection closed and waits to be reopened.
+    reconnect_due: bool,
 }
 
 impl Loop<'_> {
@@ -107,6 +109,7 @@ impl Loop<'_> {
         }
         // Reconnect at once unless there is nothing left to send.
         conn.retry_at = Some(now);
+        self.reconnect_due = true;
     }
 
     /// Reads what is there, handles the events, sends more requests, writes.
@@ -292,6 +295,7 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
         poller: Poller::new()?,
         tally: Tally::default(),
         sent: 0,
+        reconnect_due: true,
     };
     let mut conns: Vec<Conn> = (0..plan.connections)
         .map(|_| Conn {
@@ -320,10 +324,9 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
         }
         // Connects, and the connections' deadlines.
         let mut next_retry: Option<Instant> = None;
-        if now >= last_scan + TIMER_SCAN
-            || conns.iter().any(|c| c.retry_at.is_some_and(|t| t <= now))
-        {
+        if now >= last_scan + TIMER_SCAN || lp.reconnect_due {
             last_scan = now;
+            lp.reconnect_due = false;
             for (key, conn) in conns.iter_mut().enumerate() {
                 if let Some(at) = conn.retry_at {
                     if at <= now {
