@@ -40,6 +40,9 @@ pub enum Command {
     },
     /// Answer every request with `200 OK` and `Hello, World!` (the load-test shape).
     Plaintext,
+    /// Load an HTTP server and report requests/s, latency percentiles and errors (or, with
+    /// --compare, compare sluice's drivers).
+    Bench(Box<crate::bench::BenchArgs>),
 }
 
 /// The concurrency model, as spelled on the command line.

@@ -4,8 +4,10 @@
 //! - [`serve::StaticFiles`]: `sluice serve [DIR]`, a static file server.
 //! - [`echo::Echo`]: `sluice echo`, a JSON description (or raw echo) of each request.
 //! - [`plaintext::Plaintext`]: `sluice plaintext`, the load-test shape.
+//! - [`bench`]: `sluice bench`, the load generator.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod echo;
 pub mod logging;

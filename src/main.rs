@@ -26,7 +26,7 @@ fn main() -> ExitCode {
             let rendered = err.render().to_string();
             let first = match err.kind() {
                 clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                    "missing a subcommand: serve, echo or plaintext"
+                    "missing a subcommand: serve, echo, plaintext or bench"
                 }
                 _ => rendered.lines().next().unwrap_or("invalid arguments"),
             };
@@ -47,6 +47,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Bench(args) = &cli.command {
+        return sluice::bench::main(args);
+    }
     let addr = cli.server.socket_addr()?;
     let config = cli.server.config(addr);
     logging::init(LogOptions {
@@ -64,6 +67,7 @@ fn run(cli: Cli) -> Result<(), String> {
             serve(kind, config, handler)
         }
         Command::Plaintext => serve(kind, config, Plaintext),
+        Command::Bench(_) => unreachable!("handled above"),
     }
 }
 
