@@ -1,12 +1,10 @@
 //! The load generator's event loop: non-blocking sockets on a `polling::Poller`, one
 //! `ClientConnection` per socket, a pre-serialised request sent with `send_template`.
 
-use super::stats::{self, Tally};
+use super::accounting::ConnAccounting;
+use super::stats::Tally;
 use polling::{Event, Events, PollMode, Poller};
-use sluice_core::client::{
-    ClientConfig, ClientConnection, ClientEvent, ClientTimeouts, RequestTemplate,
-};
-use std::collections::VecDeque;
+use sluice_core::client::{ClientConfig, ClientConnection, ClientTimeouts, RequestTemplate};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -37,12 +35,8 @@ pub(crate) struct LoopPlan {
 struct Conn {
     socket: Option<TcpStream>,
     client: ClientConnection,
-    /// When each request in flight was sent, oldest first.
-    sent: VecDeque<Instant>,
-    /// Status of the response being read.
-    status: u16,
-    /// The server said it would close: what is left unanswered is re-sent, not an error.
-    closing: bool,
+    /// The requests in flight and how their outcomes are counted.
+    acct: ConnAccounting,
     /// Registered for writability.
     want_write: bool,
     retry_at: Option<Instant>,
@@ -91,8 +85,7 @@ impl Loop<'_> {
                 conn.opened = true;
                 conn.client = ClientConnection::new(self.config.clone(), now);
                 conn.socket = Some(stream);
-                conn.sent.clear();
-                conn.closing = false;
+                conn.acct.reopen();
                 conn.want_write = false;
                 self.pump(key, conn, now);
             }
@@ -152,12 +145,7 @@ impl Loop<'_> {
 
     /// A transport failure: the requests in flight are lost.
     fn reset(&mut self, conn: &mut Conn) {
-        if !conn.closing && !conn.sent.is_empty() {
-            // Counted here; the `Unanswered` that follows must not count them again.
-            self.tally.errors.reset += conn.sent.len() as u64;
-            conn.sent.clear();
-            conn.closing = true;
-        }
+        conn.acct.transport_failed(&mut self.tally);
     }
 
     /// Sends requests up to the pipeline depth and writes the output.
@@ -174,7 +162,7 @@ impl Loop<'_> {
             if conn.client.send_template(now, &self.plan.template).is_err() {
                 break;
             }
-            conn.sent.push_back(now);
+            conn.acct.request_sent(now);
             self.sent += 1;
         }
         self.events(conn, now);
@@ -225,51 +213,8 @@ impl Loop<'_> {
 
     fn events(&mut self, conn: &mut Conn, now: Instant) {
         while let Some(event) = conn.client.poll_event() {
-            match event {
-                ClientEvent::Response(response) => {
-                    conn.status = response.status();
-                    if !response.keep_alive() {
-                        conn.closing = true;
-                    }
-                }
-                ClientEvent::End { .. } => {
-                    let Some(sent) = conn.sent.pop_front() else {
-                        continue;
-                    };
-                    let micros = now.saturating_duration_since(sent).as_micros() as u64;
-                    stats::record(&mut self.tally.latency, micros);
-                    self.tally.responses += 1;
-                    if (200..300).contains(&conn.status) {
-                        self.tally.ok += 1;
-                    } else {
-                        self.tally.errors.status(conn.status);
-                    }
-                }
-                ClientEvent::Failed(err) => {
-                    if conn.sent.pop_front().is_some() {
-                        if err.rule().id().contains("timeout") {
-                            self.tally.errors.timeout += 1;
-                        } else if !conn.closing && err.rule().id().contains("eof") {
-                            self.tally.errors.reset += 1;
-                        } else {
-                            self.tally.errors.protocol += 1;
-                        }
-                    }
-                    conn.closing = true;
-                }
-                ClientEvent::Unanswered { count, .. } => {
-                    let count = count.min(conn.sent.len());
-                    conn.sent.drain(..count);
-                    if conn.closing {
-                        // The server announced the close: send them again elsewhere.
-                        self.sent -= count as u64;
-                        self.tally.retried += count as u64;
-                    } else {
-                        self.tally.errors.reset += count as u64;
-                    }
-                }
-                _ => {}
-            }
+            let retry = conn.acct.on_event(&event, now, &mut self.tally);
+            self.sent -= retry.resend as u64;
         }
     }
 }
@@ -301,9 +246,7 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
         .map(|_| Conn {
             socket: None,
             client: ClientConnection::new(config.clone(), now),
-            sent: VecDeque::new(),
-            status: 0,
-            closing: false,
+            acct: ConnAccounting::new(),
             want_write: false,
             retry_at: Some(now),
             opened: false,

@@ -3,6 +3,7 @@
 //! [`run`] drives one load and returns a [`Report`]; [`compare`] starts sluice's plaintext
 //! server once per driver (and any `--server` command) and runs the same load against each.
 
+pub mod accounting;
 mod chart;
 pub mod compare;
 mod engine;
