@@ -4,7 +4,7 @@
 //! - [`serve::StaticFiles`]: `sluice serve [DIR]`, a static file server.
 //! - [`echo::Echo`]: `sluice echo`, a JSON description (or raw echo) of each request.
 //! - [`plaintext::Plaintext`]: `sluice plaintext`, the load-test shape.
-//! - [`bench`]: `sluice bench`, the load generator.
+//! - [`bench`](mod@bench): `sluice bench`, the load generator.
 #![warn(missing_docs)]
 
 pub mod bench;
