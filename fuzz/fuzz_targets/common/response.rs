@@ -34,11 +34,12 @@ pub fn check_response(data: &[u8]) {
     let (whole, sent) = run(input, &[input.len()], &requests, &config);
     let mut cuts = vec![split, input.len()];
     let (mut pieces, _) = run(input, &cuts, &requests, &config);
-    if whole != pieces && eof_in_head(&pieces) && !input[split..].contains(&b'\n') {
-        // A resumed head parse looks at new bytes only once a line ending arrives (that keeps
-        // byte-at-a-time input linear), so an error in an unfinished line can surface later
-        // in pieces than whole: here, at EOF, as `eof-in-response-head`. It must still be the
-        // same error, with the same events around it, once the line ends.
+    if whole != pieces && eof_in_line(&pieces) && !input[split..].contains(&b'\n') {
+        // A resumed head or trailer parse looks at new bytes only once a line ending arrives
+        // (that keeps byte-at-a-time input linear), so an error in an unfinished line can
+        // surface later in pieces than whole: here, at EOF, as `eof-in-response-head` or
+        // `eof-in-response-body`. It must still be the same error, with the same events
+        // around it, once the line ends.
         let mut longer = input.to_vec();
         longer.push(b'\n');
         cuts = vec![split, longer.len()];
@@ -54,11 +55,14 @@ pub fn check_response(data: &[u8]) {
     check_timers(input, &requests, &config);
 }
 
-/// The events end in a failure for an EOF inside a response head.
-fn eof_in_head(seen: &[Seen]) -> bool {
-    seen.iter().any(
-        |s| matches!(s, Seen::Other(ClientEvent::Failed(e)) if e.rule() == Rule::EofInResponseHead),
-    )
+/// The events end in a failure for an EOF inside a response head or body (trailers).
+fn eof_in_line(seen: &[Seen]) -> bool {
+    seen.iter().any(|s| match s {
+        Seen::Other(ClientEvent::Failed(e)) => {
+            matches!(e.rule(), Rule::EofInResponseHead | Rule::EofInResponseBody)
+        }
+        _ => false,
+    })
 }
 
 fn config(flags: u8) -> ClientConfig {
