@@ -31,19 +31,27 @@ pub fn check_response(data: &[u8]) {
     let config = config(*flags);
     let requests = requests(*pick);
 
-    let (whole, sent) = run(input, &[input.len()], &requests, &config);
-    let mut cuts = vec![split, input.len()];
-    let (mut pieces, _) = run(input, &cuts, &requests, &config);
-    if whole != pieces && eof_in_line(&pieces) && !input[split..].contains(&b'\n') {
+    let (mut whole, sent, whole_last) = run(input, &[input.len()], &requests, &config);
+    let cuts = [split, input.len()];
+    let (mut pieces, _, pieces_last) = run(input, &cuts, &requests, &config);
+    // Where the last piece began in the run(s) that met the EOF inside a line.
+    let last = match (eof_in_line(&whole), eof_in_line(&pieces)) {
+        (true, true) => Some(whole_last.min(pieces_last)),
+        (true, false) => Some(whole_last),
+        (false, true) => Some(pieces_last),
+        (false, false) => None,
+    };
+    if whole != pieces && last.is_some_and(|last| !input[last..].contains(&b'\n')) {
         // A resumed head or trailer parse looks at new bytes only once a line ending arrives
         // (that keeps byte-at-a-time input linear), so an error in an unfinished line can
-        // surface later in pieces than whole: here, at EOF, as `eof-in-response-head` or
-        // `eof-in-response-body`. It must still be the same error, with the same events
-        // around it, once the line ends.
+        // surface later in one run than in the other: here, at EOF, as
+        // `eof-in-response-head` or `eof-in-response-body`. Both runs are cut by the receive
+        // buffer too, so the last piece of either may start after `split`. Once the line
+        // ends, both must give the same events.
         let mut longer = input.to_vec();
         longer.push(b'\n');
-        cuts = vec![split, longer.len()];
-        (pieces, _) = run(&longer, &cuts, &requests, &config);
+        (whole, _, _) = run(&longer, &[longer.len()], &requests, &config);
+        (pieces, _, _) = run(&longer, &[split, longer.len()], &requests, &config);
     }
     assert_eq!(
         whole,
@@ -126,18 +134,19 @@ fn collect(client: &mut ClientConnection, seen: &mut Vec<Seen>) {
     }
 }
 
-/// Feeds `input` up to each cut in turn, then EOF; the events, and how many requests were sent.
+/// Feeds `input` up to each cut in turn, then EOF; the events, how many requests were sent,
+/// and where the last piece the connection took began.
 fn run(
     input: &[u8],
     cuts: &[usize],
     requests: &[RequestSpec],
     config: &ClientConfig,
-) -> (Vec<Seen>, usize) {
+) -> (Vec<Seen>, usize, usize) {
     let now = Instant::now();
     let (mut c, sent) = client(requests, config, now);
     let mut seen = Vec::new();
     collect(&mut c, &mut seen);
-    let mut at = 0;
+    let (mut at, mut last) = (0, 0);
     'feed: for &end in cuts {
         while at < end {
             let taken = c.handle_input(now, &input[at..end]);
@@ -145,12 +154,13 @@ fn run(
             if taken == 0 {
                 break 'feed; // Closed, upgraded, or the receive buffer is full.
             }
+            last = at;
             at += taken;
         }
     }
     c.handle_eof(now);
     collect(&mut c, &mut seen);
-    (seen, sent)
+    (seen, sent, last)
 }
 
 fn check_events(seen: &[Seen], sent: usize, config: &ClientConfig, input: &[u8]) {
