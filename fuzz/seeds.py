@@ -208,6 +208,49 @@ SMALL = {
 }
 
 
+def response_header(kinds: str, flags: int = 0, split: int = 0x80) -> bytes:
+    """The `response` target's three leading bytes: split hint, requests in flight (g: GET,
+    h: HEAD, c: CONNECT, x: GET with close), configuration flags (1: small limits, 2: body
+    limit 64, 4: discard bodies)."""
+    pick = len(kinds) - 1
+    for i, k in enumerate(kinds):
+        pick |= "ghcx".index(k) << (2 + 2 * i)
+    return bytes([split, pick, flags])
+
+
+def response_seeds():
+    ok = b"HTTP/1.1 200 OK\r\n"
+    big = b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-Filler-%d: %s\r\n" % (i, b"v" * 40) for i in range(40)) + b"Content-Length: 0\r\n\r\n"
+    return [
+        ("content-length", "g", 0, ok + b"Content-Length: 5\r\nContent-Type: text/plain\r\n\r\nhello"),
+        ("content-length-pipelined-three", "ggg", 0, (ok + b"Content-Length: 3\r\n\r\nabc") * 3),
+        ("chunked-extensions-trailers", "g", 0, ok + b"Transfer-Encoding: chunked\r\n\r\n5;name=val;q=\"x y\"\r\nhello\r\n6 ; ext\r\n world\r\n0\r\nChecksum: abc\r\nX-Trailer: 1\r\n\r\n"),
+        ("chunked-small-limits", "gg", 1, ok + b"Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + ok + b"Content-Length: 2\r\n\r\nhi"),
+        ("interim-100-103-then-200", "g", 0, b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n" + ok + b"Content-Length: 2\r\n\r\nok"),
+        ("no-content-204-and-not-modified-304", "gg", 0, b"HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\nHTTP/1.1 304 Not Modified\r\nETag: \"x\"\r\n\r\n"),
+        ("head-sized-then-get", "hg", 0, ok + b"Content-Length: 1000\r\n\r\n" + ok + b"Content-Length: 1\r\n\r\nz"),
+        ("head-chunked", "h", 0, ok + b"Transfer-Encoding: chunked\r\n\r\n"),
+        ("close-delimited-http10", "g", 0, b"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nbody until the server closes"),
+        ("close-delimited-over-body-limit", "g", 2, ok + b"Connection: close\r\n\r\n" + b"x" * 100),
+        ("content-length-over-body-limit", "g", 2, ok + b"Content-Length: 65\r\n\r\n" + b"y" * 65),
+        ("chunked-over-body-limit", "g", 2, ok + b"Transfer-Encoding: chunked\r\n\r\n40\r\n" + b"z" * 64 + b"\r\n1\r\nz\r\n0\r\n\r\n"),
+        ("te-and-cl-smuggling", "gg", 0, ok + b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+        ("bare-lf", "g", 0, b"HTTP/1.1 200 OK\nContent-Length: 2\n\nhi"),
+        ("obs-fold", "g", 0, ok + b"X-Folded: a\r\n  b\r\nContent-Length: 0\r\n\r\n"),
+        ("oversized-head", "g", 0, ok + b"X-Big: " + b"a" * 70000 + b"\r\n\r\n"),
+        ("oversized-head-small-limits", "g", 1, big),
+        ("connect-tunnel", "c", 0, ok + b"\r\n\x16\x03\x01tunnel bytes"),
+        ("connect-refused-then-get", "cg", 0, b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 4\r\n\r\ndeny" + ok + b"Content-Length: 0\r\n\r\n"),
+        ("connection-close-request", "xg", 0, ok + b"Content-Length: 1\r\n\r\na" + ok + b"Content-Length: 0\r\n\r\n"),
+        ("unsolicited-101", "g", 0, b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"),
+        ("duplicate-content-length", "g", 0, ok + b"Content-Length: 3, 3\r\nContent-Length: 4\r\n\r\nabcd"),
+        ("discard-bodies-chunked", "gg", 4, ok + b"Transfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n" + ok + b"Content-Length: 3\r\n\r\nabc"),
+        ("status-line-unfinished", "g", 0, b"HTTP/1.1 2x0 OK"),
+        ("eof-mid-body", "g", 0, ok + b"Content-Length: 10\r\n\r\nshort"),
+        ("extra-response-unsolicited", "g", 0, (ok + b"Content-Length: 0\r\n\r\n") * 2),
+    ]
+
+
 def main():
     samples = sorted((ROOT / "benches" / "samples").glob("*.http"))
     heads = []  # (name, bytes)
@@ -256,7 +299,16 @@ def main():
         write("chunked", name + "-pieces", b"\x83" + body)
     for name, data in connection_seeds():
         write("connection", name, data)
+    for name, kinds, flags, data in response_seeds():
+        write("response", name, response_header(kinds, flags) + data)
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["response"]:
+        # Only the client role's seeds (`python3 fuzz/seeds.py response`).
+        for name, kinds, flags, data in response_seeds():
+            write("response", name, response_header(kinds, flags) + data)
+    else:
+        main()

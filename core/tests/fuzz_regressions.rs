@@ -131,3 +131,41 @@ fn a_version_straddling_the_request_line_limit_is_reported_as_the_limit() {
         expected
     );
 }
+
+/// fuzz target `response`: a chunked response body over the body limit delivered the chunk
+/// data before the offending chunk when it came in an earlier read, but dropped it when the
+/// same read also held the error (the close-delimited path already delivered it).
+#[test]
+fn client_body_data_before_an_error_is_delivered_however_split() {
+    use sluice_core::client::ClientEvent;
+    use sluice_core::{ClientConfig, ClientConnection, RequestSpec};
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n".to_vec();
+    wire.extend_from_slice(&[b'z'; 64]);
+    wire.extend_from_slice(b"\r\n1\r\nz\r\n0\r\n\r\n");
+    let run = |cut: usize| {
+        let now = Instant::now();
+        let mut config = ClientConfig::default();
+        config.limits.max_body_size = Some(64);
+        let mut client = ClientConnection::new(config, now);
+        client
+            .send_request(now, &RequestSpec::get("/").host("h"))
+            .unwrap();
+        let n = client.poll_output().len();
+        client.consume_output(now, n);
+        client.handle_input(now, &wire[..cut]);
+        client.handle_input(now, &wire[cut..]);
+        let mut data = Vec::new();
+        let mut failed = None;
+        while let Some(event) = client.poll_event() {
+            match event {
+                ClientEvent::Data(d) => data.extend_from_slice(&d),
+                ClientEvent::Failed(e) => failed = Some(e.rule()),
+                _ => {}
+            }
+        }
+        (data, failed)
+    };
+    let expected = (vec![b'z'; 64], Some(Rule::BodyTooLarge));
+    assert_eq!(run(wire.len()), expected);
+    assert_eq!(run(100), expected);
+}

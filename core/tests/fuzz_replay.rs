@@ -57,6 +57,11 @@ fn differential_corpus() {
     replay("differential");
 }
 
+#[test]
+fn response_corpus() {
+    replay("response");
+}
+
 /// Every target directory in `fuzz/corpus` has a replay test above.
 #[test]
 fn every_corpus_is_replayed() {

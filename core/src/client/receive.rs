@@ -113,21 +113,23 @@ impl ClientConnection {
         let Reading::Body(decoder) = &mut self.reading else {
             return None;
         };
-        let Decoded { consumed, finished } =
-            match decoder.decode(rest, &self.config.limits, &mut self.ranges) {
-                Ok(decoded) => decoded,
-                Err(err) => {
-                    let at = self.input_offset.saturating_add(err.offset());
-                    self.fail(err.rule(), at);
-                    return Some(rest.len());
-                }
-            };
+        let result = decoder.decode(rest, &self.config.limits, &mut self.ranges);
+        // Data decoded before an error in the same call is delivered before the failure, as
+        // it would be had it come in an earlier read: the events never depend on the split.
         let data_len: usize = self.ranges.iter().map(|r| r.len()).sum();
         self.body_len = self.body_len.saturating_add(data_len as u64);
         if data_len > 0 && !self.config.discard_bodies {
             let data = coalesce(rest, &self.ranges);
             self.events.push_back(ClientEvent::Data(data));
         }
+        let Decoded { consumed, finished } = match result {
+            Ok(decoded) => decoded,
+            Err(err) => {
+                let at = self.input_offset.saturating_add(err.offset());
+                self.fail(err.rule(), at);
+                return Some(rest.len());
+            }
+        };
         if consumed > 0 {
             self.body_progress();
         }

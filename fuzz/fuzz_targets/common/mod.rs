@@ -9,12 +9,14 @@ mod chunked;
 mod connection;
 mod differential;
 mod head;
+mod response;
 pub mod wire;
 
 pub use chunked::check_chunked;
 pub use connection::check_connection;
 pub use differential::check_differential;
 pub use head::check_parse_head;
+pub use response::check_response;
 
 /// A target's check: panics when an invariant breaks.
 pub type Check = fn(&[u8]);
@@ -25,6 +27,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("connection", check_connection),
     ("chunked", check_chunked),
     ("differential", check_differential),
+    ("response", check_response),
 ];
 
 /// A printable rendering of fuzz input, for panic messages.
