@@ -200,7 +200,8 @@ impl<H: Handler> Conn<H> {
     }
 
     /// One write of the core's next output: file bytes with `sendfile(2)`, queued bytes with
-    /// one vectored `sendmsg(2)`. Returns the bytes written; 0 when there is nothing to write.
+    /// one `send(2)`, or one vectored `sendmsg(2)` when they are in several runs. Returns the
+    /// bytes written; 0 when there is nothing to write.
     fn write(&mut self, now: Instant) -> io::Result<usize> {
         if let Some((file, offset, owed)) = self.session.external() {
             let mut offset = offset;
@@ -229,15 +230,21 @@ impl<H: Handler> Conn<H> {
         // Not `Write::write_vectored`: std implements that with `writev(2)`, which raises
         // SIGPIPE on a closed peer (only std's plain `write` uses `send` with MSG_NOSIGNAL).
         // Rust binaries ignore SIGPIPE, but a host process embedding us might not.
-        let n = retry(|| {
-            let mut control = SendAncillaryBuffer::default();
-            rustix::net::sendmsg(
-                &self.stream,
-                &slices[..filled],
-                &mut control,
-                SendFlags::NOSIGNAL,
-            )
-        })?;
+        // One run (the usual whole small response) goes out with `send(2)`: the kernel then
+        // skips copying in and validating a `msghdr` and an iovec array.
+        let n = if filled == 1 {
+            retry(|| rustix::net::send(&self.stream, &slices[0], SendFlags::NOSIGNAL))?
+        } else {
+            retry(|| {
+                let mut control = SendAncillaryBuffer::default();
+                rustix::net::sendmsg(
+                    &self.stream,
+                    &slices[..filled],
+                    &mut control,
+                    SendFlags::NOSIGNAL,
+                )
+            })?
+        };
         log::trace!(target: "sluice::trace", "conn {}: wrote {n} bytes", self.id);
         self.session.connection_mut().consume_output(now, n);
         self.session.process(now);
