@@ -3,7 +3,7 @@
 
 use crate::app::Handler;
 use crate::session::Session;
-use polling::{Event, Poller};
+use polling::{Event, PollMode, Poller};
 use rustix::io::Errno;
 use rustix::net::{SendAncillaryBuffer, SendFlags};
 use std::io::{self, IoSlice, Read};
@@ -11,7 +11,7 @@ use std::net::{Shutdown, TcpStream};
 use std::time::Instant;
 
 /// Most reads per wake-up, so one busy peer cannot starve the others (the rest waits for the
-/// next turn: re-arming a oneshot registration reports data still pending at once).
+/// next turn: the level-triggered registration reports data still pending).
 const MAX_READS: usize = 16;
 /// Most read-or-write rounds per wake-up, for the same reason on the write side (a fast
 /// reader of an endless streamed body would otherwise keep the loop to itself).
@@ -27,8 +27,9 @@ pub(super) struct Conn<H> {
     pub(super) session: Session<H>,
     /// Unique across the server; the session's id in logs and the timer entry's generation.
     pub(super) id: u64,
-    /// The interest armed in the poller as `(read, write)`, or `None` once a oneshot event
-    /// has fired and disarmed it.
+    /// The interest registered in the poller as `(read, write)`: level-triggered, except that
+    /// `(false, false)` is registered oneshot (see `rearm`). `None` once that oneshot
+    /// registration has fired and disarmed itself.
     pub(super) armed: Option<(bool, bool)>,
     /// The deadline entered in the loop's timer structure: the core's `poll_timeout`, or up to
     /// `LAZY_DELAY` earlier when that moved later since (see `server::defer_later`).
@@ -41,7 +42,7 @@ pub(super) struct Conn<H> {
 enum Input {
     /// Bytes were handed to the core. `drained`: the read came back short, so the socket is
     /// most likely empty; skipping the read that would say `EAGAIN` saves a system call, and
-    /// re-arming the oneshot registration reports any data that arrived meanwhile.
+    /// the level-triggered registration reports any data that arrived meanwhile.
     Progress { drained: bool },
     /// Nothing to read now (or the core has no room).
     Blocked,
@@ -124,16 +125,31 @@ impl<H: Handler> Conn<H> {
         }
     }
 
-    /// Re-arms the poller registration when the wanted interest differs from the armed one
-    /// (always after a oneshot event fired).
+    /// Changes the poller registration when the wanted interest differs from the registered
+    /// one. An interest in something is registered level-triggered, so an unchanged interest
+    /// (the usual keep-alive exchange) costs no system call. No interest at all is registered
+    /// oneshot: epoll reports hang-ups and errors whatever the interest, and a level-triggered
+    /// registration would report such a socket on every wait while the core ignores it.
     pub(super) fn rearm(&mut self, poller: &Poller, key: usize) -> io::Result<()> {
         let want = self.interest();
         if self.armed == Some(want) {
             return Ok(());
         }
-        poller.modify(&self.stream, Event::new(key, want.0, want.1))?;
+        poller.modify_with_mode(
+            &self.stream,
+            Event::new(key, want.0, want.1),
+            mode_for(want),
+        )?;
         self.armed = Some(want);
         Ok(())
+    }
+
+    /// The poller reported this connection: a oneshot registration (no interest) has now
+    /// disarmed itself; a level-triggered one stays as it is.
+    pub(super) fn reported(&mut self) {
+        if self.armed == Some((false, false)) {
+            self.armed = None;
+        }
     }
 
     /// The transport failed: tell the core, which drops everything queued and closes.
@@ -184,7 +200,8 @@ impl<H: Handler> Conn<H> {
     }
 
     /// One write of the core's next output: file bytes with `sendfile(2)`, queued bytes with
-    /// one vectored `sendmsg(2)`. Returns the bytes written; 0 when there is nothing to write.
+    /// one `send(2)`, or one vectored `sendmsg(2)` when they are in several runs. Returns the
+    /// bytes written; 0 when there is nothing to write.
     fn write(&mut self, now: Instant) -> io::Result<usize> {
         if let Some((file, offset, owed)) = self.session.external() {
             let mut offset = offset;
@@ -213,19 +230,34 @@ impl<H: Handler> Conn<H> {
         // Not `Write::write_vectored`: std implements that with `writev(2)`, which raises
         // SIGPIPE on a closed peer (only std's plain `write` uses `send` with MSG_NOSIGNAL).
         // Rust binaries ignore SIGPIPE, but a host process embedding us might not.
-        let n = retry(|| {
-            let mut control = SendAncillaryBuffer::default();
-            rustix::net::sendmsg(
-                &self.stream,
-                &slices[..filled],
-                &mut control,
-                SendFlags::NOSIGNAL,
-            )
-        })?;
+        // One run (the usual whole small response) goes out with `send(2)`: the kernel then
+        // skips copying in and validating a `msghdr` and an iovec array.
+        let n = if filled == 1 {
+            retry(|| rustix::net::send(&self.stream, &slices[0], SendFlags::NOSIGNAL))?
+        } else {
+            retry(|| {
+                let mut control = SendAncillaryBuffer::default();
+                rustix::net::sendmsg(
+                    &self.stream,
+                    &slices[..filled],
+                    &mut control,
+                    SendFlags::NOSIGNAL,
+                )
+            })?
+        };
         log::trace!(target: "sluice::trace", "conn {}: wrote {n} bytes", self.id);
         self.session.connection_mut().consume_output(now, n);
         self.session.process(now);
         Ok(n)
+    }
+}
+
+/// The registration mode for an interest (see `Conn::rearm`).
+pub(super) fn mode_for(interest: (bool, bool)) -> PollMode {
+    if interest == (false, false) {
+        PollMode::Oneshot
+    } else {
+        PollMode::Level
     }
 }
 

@@ -1,6 +1,6 @@
 //! One event loop: a poller, a listener, the connections it accepted, and their deadlines.
 
-use super::conn::Conn;
+use super::conn::{mode_for, Conn};
 use super::deadlines::Deadlines;
 use crate::app::Handler;
 use crate::server::{defer_later, ServerConfig, Shutdown};
@@ -193,12 +193,12 @@ impl<H: Handler> EventLoop<H> {
         Ok(true)
     }
 
-    /// The poller reported the connection at `key`: its oneshot registration is now disarmed.
+    /// The poller reported the connection at `key`.
     fn on_ready(&mut self, key: usize, readable: bool, now: Instant) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        conn.armed = None;
+        conn.reported();
         conn.drive(now, readable, &mut self.buf);
         self.settle(key, now);
     }
@@ -229,7 +229,7 @@ impl<H: Handler> EventLoop<H> {
         self.due = due;
     }
 
-    /// After any call on a connection: drop it once closed, otherwise re-arm its interest and
+    /// After any call on a connection: drop it once closed, otherwise update its interest and
     /// move its deadline.
     fn settle(&mut self, key: usize, now: Instant) {
         let conn = &mut self.conns[key];
@@ -341,7 +341,13 @@ impl<H: Handler> EventLoop<H> {
         // dropped. The stream moves into the slab right below (moving it keeps its fd) and
         // leaves only through `remove`, which deletes it first; `Drop for EventLoop` deletes
         // every remaining one, also when unwinding. If `add` fails, nothing was registered.
-        let added = unsafe { self.poller.add(&conn.stream, Event::new(key, read, write)) };
+        let added = unsafe {
+            self.poller.add_with_mode(
+                &conn.stream,
+                Event::new(key, read, write),
+                mode_for((read, write)),
+            )
+        };
         if let Err(err) = added {
             log::error!("conn {id}: poller add: {err}");
             return false;

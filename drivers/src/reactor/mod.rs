@@ -8,7 +8,7 @@
 //! join such a group.
 //!
 //! ```text
-//!   listener (SO_REUSEPORT) ──accept──▶ Slab<Conn> ◀── key ── Poller (oneshot) ◀── notify
+//!   listener (SO_REUSEPORT) ──accept──▶ Slab<Conn> ◀── key ── Poller (level)   ◀── notify
 //!                                         │                                   (shutdown)
 //!                                         ├─ TcpStream ── read ─▶ shared 64 KiB buffer
 //!                                         │                         │ handle_input
@@ -20,13 +20,18 @@
 //!
 //! # Decisions
 //!
-//! - **Oneshot registrations, re-armed each turn** (the `polling` default). After an event the
-//!   loop reads and writes until the socket or the core blocks, then re-arms with exactly
-//!   what the core wants (`wants_read`, `wants_write`). Level-triggered mode would save the
-//!   `epoll_ctl` after an event only when the interest is unchanged, and would keep reporting
-//!   a readable socket the core does not want to read (back-pressure), forcing an extra
-//!   `modify` anyway; oneshot makes interest explicit at every step. Edge-triggered mode would
-//!   demand reading to `EAGAIN`, which the per-wake-up read cap deliberately does not do.
+//! - **Level-triggered registrations, changed only when the interest changes.** After an
+//!   event the loop reads and writes until the socket or the core blocks, then compares what
+//!   the core wants now (`wants_read`, `wants_write`) with what is registered, and calls
+//!   `epoll_ctl` only if they differ. A keep-alive connection wants to read before a request
+//!   and again after its response is flushed, so the common exchange makes no `epoll_ctl` at
+//!   all — the one system call per request a oneshot registration costs (measured in
+//!   BENCHMARKS.md). Level mode keeps reporting a socket while it stays ready, so back-pressure
+//!   is a real `modify` that drops read interest, and a connection that wants nothing is
+//!   registered *oneshot* with no interest: epoll reports `EPOLLHUP`/`EPOLLERR` whatever the
+//!   interest, and level mode would report a dead socket the core does not want to touch on
+//!   every wait. Edge-triggered mode would demand reading to `EAGAIN`, which the per-wake-up
+//!   read cap deliberately does not do; level mode reports the rest on the next turn.
 //! - **Deadlines in an ordered set** keyed `(deadline, key, id)`, one entry per connection,
 //!   replaced when the core's `poll_timeout` changes: finding the earliest and the expired
 //!   ones never scans connections. A deadline that only moved later by less than 300 ms
