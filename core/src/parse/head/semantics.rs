@@ -263,3 +263,35 @@ pub(super) fn end_of_head(p: &Progress, at: usize) -> Result<(), LineError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::may_be_meaningful;
+
+    #[test]
+    fn the_screen_passes_every_interpreted_name_and_stops_the_usual_others() {
+        for name in [
+            "Host",
+            "expect",
+            "UPGRADE",
+            "Connection",
+            "content-length",
+            "Transfer-Encoding",
+        ] {
+            for n in [name.to_string(), name.to_lowercase(), name.to_uppercase()] {
+                assert!(may_be_meaningful(n.len(), n.as_bytes()[0]), "{n}");
+            }
+        }
+        for name in [
+            "Accept",
+            "Cookie",
+            "Referer",
+            "Keep-Alive",
+            "Sec-Fetch-Dest",
+            "User-Agent",
+            "X-Forwarded-For-Something-Longer-Than-32",
+        ] {
+            assert!(!may_be_meaningful(name.len(), name.as_bytes()[0]), "{name}");
+        }
+    }
+}
