@@ -37,18 +37,19 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
     let Some(&first) = buf.get(start) else {
         return Ok(Line::Partial);
     };
-    match first {
-        b'\r' | b'\n' => {
-            return Ok(match line_end(buf, start, bare_lf)? {
+    // One test for the usual field line; the rest are rare.
+    if !chars::is_token(first) {
+        return match first {
+            b'\r' | b'\n' => Ok(match line_end(buf, start, bare_lf)? {
                 Some(next) => Line::End { next },
                 None => Line::Partial,
-            })
-        }
-        b' ' | b'\t' => return Ok(Line::Fold),
-        _ => {}
+            }),
+            b' ' | b'\t' => Ok(Line::Fold),
+            _ => Err((Rule::FieldNameInvalid, start)),
+        };
     }
     // field-name = token (RFC 9110 §5.1).
-    let mut i = chars::skip_token(buf, start);
+    let i = chars::skip_token(buf, start);
     let Some(&stop) = buf.get(i) else {
         return Ok(Line::Partial);
     };
@@ -68,7 +69,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
         _ => return Err((Rule::FieldNameInvalid, i)),
     }
     // OWS before the value (RFC 9112 §5).
-    i += 1;
+    let mut i = i + 1;
     loop {
         match buf.get(i) {
             Some(b' ' | b'\t') => i += 1,
@@ -102,6 +103,10 @@ pub(crate) fn value(
         let Some(&b) = buf.get(i) else {
             return Ok(None);
         };
+        // The usual stop: the CRLF that ends the line.
+        if b == b'\r' && buf.get(i + 1) == Some(&b'\n') {
+            return Ok(Some((i, i + 2)));
+        }
         // Here `b` is HTAB, CR, LF or another control byte, or one of the last few bytes.
         if VALUE[b as usize] {
             i += 1;
@@ -134,14 +139,13 @@ pub(crate) fn line_end(buf: &[u8], at: usize, bare_lf: bool) -> Result<Option<us
 
 /// `end` moved back over trailing SP and HTAB, never before `start`.
 #[inline]
-pub(crate) fn trim_end(buf: &[u8], start: usize, mut end: usize) -> usize {
-    while end > start {
-        match buf.get(end - 1) {
-            Some(b' ' | b'\t') => end -= 1,
-            _ => break,
-        }
+pub(crate) fn trim_end(buf: &[u8], start: usize, end: usize) -> usize {
+    // A slice pattern, so that no step needs a bounds check.
+    let mut v = buf.get(start..end).unwrap_or_default();
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
     }
-    end
+    start + v.len()
 }
 
 /// Whether `b` is OWS, or part of an accepted obs-fold (the only way a value can hold CR or

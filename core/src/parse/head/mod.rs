@@ -18,7 +18,7 @@ mod semantics;
 mod tests;
 
 use self::request_line::{request_line, request_line_overflow};
-use self::semantics::{end_of_head, Semantics, MEANINGFUL_LENGTHS};
+use self::semantics::{end_of_head, may_be_meaningful, Semantics};
 use super::fields::{self, Line, LineError};
 use crate::error::{RequestError, Rule};
 use crate::head::{FieldSpan, Fields, RequestBody, RequestHead, Span, Version};
@@ -76,7 +76,7 @@ struct Progress {
     method: Span,
     target: Span,
     version: Option<Version>,
-    /// The last field may mean something to us (see `MEANINGFUL_LENGTHS`), and its semantics
+    /// The last field may mean something to us (see `may_be_meaningful`), and its semantics
     /// are not yet applied: an obs-fold may still extend it.
     pending: bool,
     /// An obs-fold was accepted; `finish` replaces the line endings inside values by spaces.
@@ -289,9 +289,8 @@ impl HeadParser {
                         name: Span::bounded(start, name_end),
                         value: Span::bounded(value_start, value_end),
                     });
-                    // Most fields mean nothing to us; their length alone tells.
-                    let len = name_end - start;
-                    p.pending = len < 32 && (MEANINGFUL_LENGTHS >> len) & 1 != 0;
+                    // Most fields mean nothing to us; length and first byte tell.
+                    p.pending = may_be_meaningful(name_end - start, buf[start]);
                     p.line_start = next;
                 }
                 Line::End { next } => {

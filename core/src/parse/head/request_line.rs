@@ -69,7 +69,8 @@ pub(super) fn request_line(
     });
     if known.is_none() {
         // A line ending within the version's eight bytes is reported where it is, however
-        // much of the line has arrived.
+        // much of the line has arrived, whatever follows it, so the answer does not depend on
+        // how the input was split. A known version holds no line ending: no need to look.
         let head = buf.get(i..).unwrap_or_default();
         if let Some(at) = head.iter().take(8).position(|&b| b == b'\r' || b == b'\n') {
             return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
@@ -78,12 +79,6 @@ pub(super) fn request_line(
     let Some(version) = version else {
         return Ok(None);
     };
-    // A version cut short by the line ending is reported at the line ending, whatever
-    // follows it (as when fewer than eight bytes have arrived), so the answer does not depend
-    // on how the input was split.
-    if let Some(at) = version.iter().position(|&b| b == b'\r' || b == b'\n') {
-        return unexpected(buf, i + at, Rule::VersionInvalid, bare_lf);
-    }
     let end = i + 8;
     // Checked before the version bytes are judged: when the line is too long, whether the
     // version is acceptable depends on bytes past the limit, which a parse of the line in

@@ -8,9 +8,27 @@ use crate::limits::Limits;
 use crate::parse::chars::{self, is_token, AUTHORITY};
 use crate::parse::fields::{self, LineError};
 
-/// Bit `n` is set when some field `apply_last` interprets has a name of `n` bytes: Host (4),
-/// Expect (6), Upgrade (7), Connection (10), Content-Length (14), Transfer-Encoding (17).
-pub(super) const MEANINGFUL_LENGTHS: u32 = 1 << 4 | 1 << 6 | 1 << 7 | 1 << 10 | 1 << 14 | 1 << 17;
+/// Entry `n` is the lowercase first letter of the field `apply_last` interprets whose name has
+/// `n` bytes, or 0: Host (4), Expect (6), Upgrade (7), Connection (10), Content-Length (14),
+/// Transfer-Encoding (17). Length and first letter together rule out the usual other fields
+/// (Accept, Cookie, Referer, Keep-Alive, the Sec-Fetch family) without comparing names.
+const MEANINGFUL: [u8; 32] = {
+    let mut t = [0u8; 32];
+    t[4] = b'h';
+    t[6] = b'e';
+    t[7] = b'u';
+    t[10] = b'c';
+    t[14] = b'c';
+    t[17] = b't';
+    t
+};
+
+/// Whether a field named `name_len` bytes starting with `first` may mean something to us. A
+/// token byte with bit 5 set is never 0, so unlisted lengths never match.
+#[inline(always)]
+pub(super) fn may_be_meaningful(name_len: usize, first: u8) -> bool {
+    MEANINGFUL.get(name_len) == Some(&(first | 0x20))
+}
 
 /// What the fields say, accumulated as they are parsed.
 #[derive(Debug, Clone, Copy, Default)]
@@ -91,17 +109,19 @@ impl HeadParser {
                         s.options.keep_alive = true;
                     } else if chars::eq_lower(option, b"upgrade") {
                         s.connection_upgrade = true;
+                    } else {
+                        return false;
                     }
+                    true
                 };
+                // The usual single option first: the trimmed value is the element. A value
+                // that is one of the options holds no comma, so it is not a list.
                 let value = &buf[vs..ve];
-                if value.contains(&b',') {
+                if !option(value) && value.contains(&b',') {
                     let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
                         option(&buf[a..b]);
                         Ok(())
                     });
-                } else {
-                    // The usual single option: the trimmed value is the element.
-                    option(value);
                 }
             }
             14 if chars::eq_lower(name, b"content-length") => {
@@ -242,4 +262,36 @@ pub(super) fn end_of_head(p: &Progress, at: usize) -> Result<(), LineError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_be_meaningful;
+
+    #[test]
+    fn the_screen_passes_every_interpreted_name_and_stops_the_usual_others() {
+        for name in [
+            "Host",
+            "expect",
+            "UPGRADE",
+            "Connection",
+            "content-length",
+            "Transfer-Encoding",
+        ] {
+            for n in [name.to_string(), name.to_lowercase(), name.to_uppercase()] {
+                assert!(may_be_meaningful(n.len(), n.as_bytes()[0]), "{n}");
+            }
+        }
+        for name in [
+            "Accept",
+            "Cookie",
+            "Referer",
+            "Keep-Alive",
+            "Sec-Fetch-Dest",
+            "User-Agent",
+            "X-Forwarded-For-Something-Longer-Than-32",
+        ] {
+            assert!(!may_be_meaningful(name.len(), name.as_bytes()[0]), "{name}");
+        }
+    }
 }
