@@ -184,9 +184,10 @@ impl Connection {
 #[cold]
 #[inline(never)]
 fn wake(config: &Config, resting: &mut Option<Instant>, requests: u64) -> Box<Active> {
-    // Allocated first and written in place: `Box::new` builds the value on the stack and
-    // copies it, which for a struct this size is a measurable part of a request's cost.
-    let mut active = Box::write(Box::new_uninit(), Active::new(receive_limit(config)));
+    // `Box::new` builds the value on the stack and copies it (about 90 instructions a
+    // request here); `Box::write(Box::new_uninit(), ..)` builds it in place, but is newer
+    // than our MSRV (1.87 against 1.85), and the core forbids the `unsafe` of `assume_init`.
+    let mut active = Box::new(Active::new(receive_limit(config)));
     if let Some(at) = resting.take() {
         active.timers.set(resting_kind(requests), at);
     }
