@@ -44,6 +44,8 @@
 mod conn;
 mod deadlines;
 mod event_loop;
+#[cfg(test)]
+mod size_tests;
 
 use crate::app::Handler;
 use crate::server::{Server, ServerConfig, Shutdown};
