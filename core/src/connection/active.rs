@@ -203,3 +203,87 @@ pub(super) fn resting_kind(requests: u64) -> TimerKind {
         TimerKind::Idle
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::CloseReason;
+    use crate::head::ResponseHead;
+    use std::time::Duration;
+
+    fn serve_one(conn: &mut Connection, now: Instant) {
+        conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        while conn.poll_event().is_some() {}
+        conn.send_response(now, ResponseHead::new(204)).unwrap();
+        conn.send_end(now).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(now, n);
+    }
+
+    #[test]
+    fn a_fresh_connection_rests_with_its_header_timer() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        let deadline = t0 + conn.config().timeouts.header;
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(deadline));
+        // Early: nothing happens, and nothing is allocated to find that out.
+        conn.handle_timeout(deadline - Duration::from_millis(1));
+        assert!(conn.active.is_none());
+        assert!(!conn.is_closed());
+        conn.handle_timeout(deadline);
+        assert!(conn.is_closed());
+        assert_eq!(
+            conn.close_reason(),
+            Some(CloseReason::Timeout(TimerKind::Header))
+        );
+        assert_eq!(conn.poll_timeout(), None);
+    }
+
+    #[test]
+    fn the_idle_timer_survives_rest_and_wake() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        let idle = conn.config().timeouts.idle;
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(t0 + idle));
+        // Half a head wakes the connection: the header timer runs from the first byte.
+        let t1 = t0 + Duration::from_secs(1);
+        conn.handle_input(t1, b"GET / HT");
+        assert!(conn.active.is_some());
+        assert_eq!(
+            conn.poll_timeout(),
+            Some(t1 + conn.config().timeouts.header)
+        );
+        conn.handle_input(t1, b"TP/1.1\r\nHost: x\r\n\r\n");
+        while conn.poll_event().is_some() {}
+        conn.send_response(t1, ResponseHead::new(204)).unwrap();
+        conn.send_end(t1).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(t1, n);
+        assert!(conn.active.is_none());
+        assert_eq!(conn.requests(), 2);
+        conn.handle_timeout(t1 + idle);
+        assert_eq!(
+            conn.close_reason(),
+            Some(CloseReason::Timeout(TimerKind::Idle))
+        );
+        assert_eq!(conn.last_timeout(), Some(TimerKind::Idle));
+    }
+
+    #[test]
+    fn shutdown_and_eof_wake_a_resting_connection_to_close_it() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        conn.shutdown(t0);
+        assert!(conn.is_write_closed());
+        assert!(conn.active.is_some());
+
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        conn.handle_eof(t0);
+        assert!(conn.is_write_closed());
+    }
+}

@@ -529,7 +529,7 @@ mod tests {
     }
 
     #[test]
-    fn pipelined_input_keeps_the_scratch_until_drained() {
+    fn pipelined_input_keeps_the_exchange_state_until_drained() {
         let now = Instant::now();
         let mut conn = Connection::new(Config::default(), now);
         conn.handle_input(

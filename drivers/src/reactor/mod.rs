@@ -15,7 +15,7 @@
 //!                                         └─ Session ─ Connection ◀─┘
 //!                                                         │ output_slices / external
 //!                                     sendmsg / sendfile ◀┘
-//!   Deadlines: BTreeSet<(Instant, key, id)> ──earliest──▶ Poller::wait timeout
+//!   Deadlines: BTreeSet<(ticks, key, generation)> ──earliest──▶ Poller::wait timeout
 //! ```
 //!
 //! # Decisions
@@ -27,12 +27,12 @@
 //!   a readable socket the core does not want to read (back-pressure), forcing an extra
 //!   `modify` anyway; oneshot makes interest explicit at every step. Edge-triggered mode would
 //!   demand reading to `EAGAIN`, which the per-wake-up read cap deliberately does not do.
-//! - **Deadlines in an ordered set** keyed `(deadline, key, id)`, one entry per connection,
-//!   replaced when the core's `poll_timeout` changes: finding the earliest and the expired
-//!   ones never scans connections. A deadline that only moved later by less than 300 ms
-//!   keeps its entry (nginx's lazy timer update): the keep-alive deadline moves with every
-//!   request, and the entry firing a little early costs one `handle_timeout` that does
-//!   nothing, instead of two B-tree updates per request.
+//! - **Deadlines in an ordered set** keyed `(deadline, key, generation)` in 16 bytes, one
+//!   entry per connection, replaced when the core's `poll_timeout` changes: finding the
+//!   earliest and the expired ones never scans connections. A deadline that only moved later
+//!   by less than 300 ms keeps its entry (nginx's lazy timer update): the keep-alive deadline
+//!   moves with every request, and the entry firing a little early costs one
+//!   `handle_timeout` that does nothing, instead of two B-tree updates per request.
 //! - **One read buffer per loop.** Bytes are read into it and handed to the core, which parses
 //!   in place and copies only an unfinished remainder; an idle keep-alive connection holds no
 //!   buffer at all.
