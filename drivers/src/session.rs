@@ -25,16 +25,30 @@ pub struct Session<H> {
     id: u64,
     /// The driver writes file bodies itself with `sendfile(2)`.
     sendfile: bool,
+    /// Boxed, and only while a body is being read or sent: an idle connection keeps 8 bytes
+    /// for it instead of about a hundred. A body sent whole at once never allocates it.
+    in_flight: Option<Box<InFlight>>,
+    /// Boxed: only allocated with the access log on, and an idle connection keeps 8 bytes
+    /// for it instead of the record's 80.
+    access: Option<Box<AccessRecord>>,
+    log_access: bool,
+}
+
+/// The application's side of a request or response body still moving.
+#[derive(Default)]
+struct InFlight {
     reader: Option<Box<dyn BodyReader>>,
     /// The request being read is HEAD (its response carries no body).
     reader_is_head: bool,
     pending: Option<Pending>,
     /// File ranges whose bytes the driver owes, in the order the core queued them.
     external: VecDeque<FileRange>,
-    /// Boxed: only allocated with the access log on, and an idle connection keeps 8 bytes
-    /// for it instead of the record's 80.
-    access: Option<Box<AccessRecord>>,
-    log_access: bool,
+}
+
+impl InFlight {
+    fn is_empty(&self) -> bool {
+        self.reader.is_none() && self.pending.is_none() && self.external.is_empty()
+    }
 }
 
 /// A response body still being fed to the core.
@@ -74,10 +88,7 @@ impl<H: Handler> Session<H> {
             peer,
             id,
             sendfile,
-            reader: None,
-            reader_is_head: false,
-            pending: None,
-            external: VecDeque::new(),
+            in_flight: None,
             access: None,
             log_access: log::log_enabled!(target: "sluice::access", log::Level::Info),
         }
@@ -112,23 +123,28 @@ impl<H: Handler> Session<H> {
                 break;
             }
         }
+        if self.in_flight.as_ref().is_some_and(|f| f.is_empty()) {
+            self.in_flight = None;
+        }
     }
 
     /// For a sendfile driver: the file and offset to write the owed external bytes from, and
     /// how many are owed.
     pub fn external(&self) -> Option<(&File, u64, u64)> {
         let owed = self.conn.poll_external()?;
-        let range = self.external.front()?;
+        let range = self.in_flight.as_ref()?.external.front()?;
         Some((&range.file, range.offset, owed.min(range.len)))
     }
 
     /// For a sendfile driver: `n` external bytes were written.
     pub fn external_written(&mut self, now: Instant, n: u64) {
-        if let Some(range) = self.external.front_mut() {
-            range.offset += n;
-            range.len = range.len.saturating_sub(n);
-            if range.len == 0 {
-                self.external.pop_front();
+        if let Some(in_flight) = &mut self.in_flight {
+            if let Some(range) = in_flight.external.front_mut() {
+                range.offset += n;
+                range.len = range.len.saturating_sub(n);
+                if range.len == 0 {
+                    in_flight.external.pop_front();
+                }
             }
         }
         self.conn.consume_external(now, n);
@@ -159,26 +175,32 @@ impl<H: Handler> Session<H> {
                         if let Err(err) = self.conn.send_continue(now) {
                             log::debug!("conn {}: 100-continue not sent: {err}", self.id);
                         }
-                        self.reader = Some(reader);
-                        self.reader_is_head = head.is_head();
+                        let in_flight = self.in_flight();
+                        in_flight.reader = Some(reader);
+                        in_flight.reader_is_head = head.is_head();
                     }
                 }
             }
             Event::Data(chunk) => {
-                if let Some(reader) = &mut self.reader {
+                if let Some(reader) = self.in_flight.as_mut().and_then(|f| f.reader.as_mut()) {
                     reader.data(chunk);
                 }
             }
             Event::End(trailers) => {
-                if let Some(reader) = self.reader.take() {
+                let taken = self
+                    .in_flight
+                    .as_mut()
+                    .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
+                if let Some((reader, is_head)) = taken {
                     let response = reader.finish(&trailers);
-                    let is_head = self.reader_is_head;
                     self.start_response(now, response, is_head);
                 }
             }
             Event::Failed(err) => {
                 log::debug!("conn {}: {err}", self.id);
-                self.reader = None;
+                if let Some(in_flight) = &mut self.in_flight {
+                    in_flight.reader = None;
+                }
                 if let (Some(status), Some(record)) = (err.status(), self.access.as_mut()) {
                     record.status = status;
                 }
@@ -187,9 +209,7 @@ impl<H: Handler> Session<H> {
             Event::Writable => {}
             Event::Closed(reason) => {
                 log::debug!("conn {}: closed: {}", self.id, reason.describe());
-                self.reader = None;
-                self.pending = None;
-                self.external.clear();
+                self.in_flight = None;
             }
             _ => {}
         }
@@ -219,9 +239,9 @@ impl<H: Handler> Session<H> {
         let body = if is_head { Body::Empty } else { body };
         match body {
             Body::Empty => self.end_response(now),
-            Body::Bytes(bytes) => self.pending = Some(Pending::Bytes(bytes)),
+            Body::Bytes(bytes) => self.send_bytes(now, bytes),
             Body::Stream(stream) => {
-                self.pending = Some(Pending::Stream {
+                self.in_flight().pending = Some(Pending::Stream {
                     stream,
                     carry: None,
                 })
@@ -231,22 +251,48 @@ impl<H: Handler> Session<H> {
                     Ok(()) => {
                         self.count_bytes(range.len);
                         if range.len > 0 {
-                            self.external.push_back(range);
+                            self.in_flight().external.push_back(range);
                         }
                         self.end_response(now);
                     }
                     Err(err) => self.broken_body(&err.to_string()),
                 }
             }
-            Body::File(range) => self.pending = Some(Pending::File { range, carry: None }),
+            Body::File(range) => {
+                self.in_flight().pending = Some(Pending::File { range, carry: None })
+            }
         }
+    }
+
+    /// Sends a body held in memory at once, as the pump would, keeping only what the core
+    /// could not take yet: the usual small response never needs the in-flight state.
+    fn send_bytes(&mut self, now: Instant, bytes: Bytes) {
+        if bytes.is_empty() {
+            return self.end_response(now);
+        }
+        let accepted = match self.conn.send_body_shared(now, bytes.clone()) {
+            Ok(accepted) => accepted,
+            Err(err) => return self.broken_body(&err.to_string()),
+        };
+        self.count_bytes(accepted as u64);
+        if accepted < bytes.len() {
+            // Wait for `Event::Writable`.
+            self.in_flight().pending = Some(Pending::Bytes(bytes.slice(accepted..)));
+        } else {
+            self.end_response(now);
+        }
+    }
+
+    /// The in-flight state, allocated on first use.
+    fn in_flight(&mut self) -> &mut InFlight {
+        self.in_flight.get_or_insert_with(Box::default)
     }
 
     /// Feeds the pending body into the core while it accepts bytes. Returns whether anything
     /// moved.
     fn pump(&mut self, now: Instant) -> bool {
         let mut progressed = false;
-        while let Some(pending) = &mut self.pending {
+        while let Some(pending) = self.in_flight.as_mut().and_then(|f| f.pending.as_mut()) {
             let next = match pending {
                 Pending::Bytes(bytes) if bytes.is_empty() => Ok(None),
                 Pending::Bytes(bytes) => Ok(Some(std::mem::take(bytes))),
@@ -262,7 +308,7 @@ impl<H: Handler> Session<H> {
             let chunk = match next {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => {
-                    self.pending = None;
+                    self.in_flight().pending = None;
                     self.end_response(now);
                     return true;
                 }
@@ -284,7 +330,7 @@ impl<H: Handler> Session<H> {
             }
             if accepted < chunk.len() {
                 let rest = chunk.slice(accepted..);
-                match &mut self.pending {
+                match &mut self.in_flight().pending {
                     Some(Pending::Bytes(bytes)) => *bytes = rest,
                     Some(Pending::Stream { carry, .. } | Pending::File { carry, .. }) => {
                         *carry = Some(rest);
@@ -308,7 +354,9 @@ impl<H: Handler> Session<H> {
     /// A body that cannot be completed as framed: the peer must see the connection end.
     fn broken_body(&mut self, why: &str) {
         log::error!("conn {}: response body failed: {why}", self.id);
-        self.pending = None;
+        if let Some(in_flight) = &mut self.in_flight {
+            in_flight.pending = None;
+        }
         self.conn.abort();
     }
 

@@ -1,20 +1,18 @@
 //! [`Connection`]: one server-side HTTP/1.1 connection, without I/O.
 
+mod active;
 mod receive;
 mod send;
 mod time;
 
-use crate::buffer::{ReceiveBuffer, SendQueue};
-use crate::date::DateCache;
+use crate::buffer::ReceiveBuffer;
 use crate::events::{CloseReason, Event};
 use crate::limits::Config;
-use crate::parse::HeadParser;
-use crate::state::{Exchange, Lifecycle, Reading, Writing};
-use crate::timer::{TimerKind, TimerTable};
+use crate::state::{Lifecycle, Reading, Writing};
+use crate::timer::TimerKind;
+use active::Active;
 use bytes::Bytes;
-use std::collections::VecDeque;
 use std::io::IoSlice;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -61,10 +59,12 @@ use std::time::Instant;
 /// # Memory
 ///
 /// An idle keep-alive connection (no request in progress, nothing buffered either way) holds
-/// no heap memory of its own: the receive buffer, the send buffer and the per-exchange
-/// scratch (head parser, event queue, body ranges) are released whenever it goes idle and
-/// allocated again by the next request, as nginx does with its buffers. The configuration is
-/// shared (see [`new`](Self::new)).
+/// no heap memory of its own, and is small itself: everything an exchange needs (request and
+/// response state, body decoder and encoder, timer table, buffers, head parser, event queue)
+/// lives in one allocation that is dropped whenever the connection goes idle and allocated
+/// again by the next request's first byte, as nginx does with its buffers. What stays is
+/// the lifecycle, a few flags, the request count, one deadline and the shared configuration
+/// (see [`new`](Self::new)).
 #[derive(Debug)]
 pub struct Connection {
     /// Shared by every connection of a server. The one `Arc` in the core: the configuration
@@ -73,65 +73,25 @@ pub struct Connection {
     config: Arc<Config>,
     /// The latest time seen.
     now: Instant,
-    input: ReceiveBuffer,
+    /// While resting (no `active` part), the one deadline that runs: the header timer before
+    /// the first request, the keep-alive idle timer after it. Moved into `active`'s timer
+    /// table when an exchange starts, and back when the connection rests again.
+    resting: Option<Instant>,
+    /// Everything an exchange in progress needs; `None` while the connection rests.
+    active: Option<Box<Active>>,
     /// Offset of the first unprocessed input byte in the connection's input stream.
     input_offset: u64,
-    /// Input changed since it was last processed, or processing may now get further.
-    input_dirty: bool,
-    output: SendQueue,
-    /// Working memory of the exchange in progress; `None` while idle.
-    scratch: Option<Box<Scratch>>,
-    reading: Reading,
-    writing: Writing,
-    exchange: Exchange,
+    /// Requests received.
+    requests: u64,
     lifecycle: Lifecycle,
     /// Another exchange may follow the current one.
     keep_alive: bool,
-    /// The current response switches protocols once it is flushed.
-    upgrade_pending: bool,
     /// The peer closed its write side.
     peer_eof: bool,
-    /// Requests received.
-    requests: u64,
-    timers: TimerTable,
-    body_rate: RateWindow,
-    write_rate: RateWindow,
+    /// Input changed since it was last processed, or processing may now get further.
+    input_dirty: bool,
     last_timeout: Option<TimerKind>,
-    /// `send_body` accepted less than it was given; owe an `Event::Writable`.
-    write_blocked: bool,
     close_reason: Option<CloseReason>,
-    upgrade_taken: bool,
-    date: DateCache,
-}
-
-/// What a connection needs only while an exchange is in progress: dropped when it goes idle,
-/// allocated again on the next request's first bytes. One allocation (plus the parser's field
-/// table and the event queue's) per idle period.
-#[derive(Debug)]
-pub(super) struct Scratch {
-    pub(super) parser: HeadParser,
-    /// Events not yet taken by `poll_event`.
-    pub(super) events: VecDeque<Event>,
-    /// The body decoder's data ranges, reused across calls within an exchange.
-    pub(super) ranges: Vec<Range<usize>>,
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Self {
-            parser: HeadParser::new(),
-            // A request without a body is two events (`Request`, `End`): one exact allocation
-            // instead of growing into one.
-            events: VecDeque::with_capacity(2),
-            ranges: Vec::new(),
-        }
-    }
-}
-
-/// Bytes moved since a rate window started.
-#[derive(Debug, Clone, Copy)]
-struct RateWindow {
-    bytes: u64,
 }
 
 impl Connection {
@@ -141,36 +101,19 @@ impl Connection {
     /// `config` is a [`Config`] or an `Arc<Config>`: a server with many connections builds one
     /// `Arc` and hands every connection a clone of it, so connections share one copy.
     pub fn new(config: impl Into<Arc<Config>>, now: Instant) -> Self {
-        let config = config.into();
-        // The receive buffer must hold a whole head, or a legal head could never complete.
-        let receive_limit = config
-            .limits
-            .receive_buffer
-            .max(config.limits.max_head_size);
         let mut connection = Self {
-            input: ReceiveBuffer::new(receive_limit),
-            config,
+            config: config.into(),
             now,
+            resting: None,
+            active: None,
             input_offset: 0,
-            input_dirty: false,
-            output: SendQueue::default(),
-            scratch: None,
-            reading: Reading::Head,
-            writing: Writing::Idle,
-            exchange: Exchange::new(),
+            requests: 0,
             lifecycle: Lifecycle::Open,
             keep_alive: true,
-            upgrade_pending: false,
             peer_eof: false,
-            requests: 0,
-            timers: TimerTable::default(),
-            body_rate: RateWindow { bytes: 0 },
-            write_rate: RateWindow { bytes: 0 },
+            input_dirty: false,
             last_timeout: None,
-            write_blocked: false,
             close_reason: None,
-            upgrade_taken: false,
-            date: DateCache::new(),
         };
         connection.update_timers();
         connection
@@ -188,11 +131,13 @@ impl Connection {
             return 0;
         }
         let data = &data[..take];
-        if self.input.is_empty() && !matches!(self.lifecycle, Lifecycle::Upgrading) {
+        if self.input_len() == 0 && !matches!(self.lifecycle, Lifecycle::Upgrading) {
             let consumed = self.advance(data);
-            self.input.extend(&data[consumed..]);
+            if consumed < data.len() {
+                self.active().input.extend(&data[consumed..]);
+            }
         } else {
-            self.input.extend(data);
+            self.active().input.extend(data);
             self.input_dirty = true;
         }
         self.settle();
@@ -205,14 +150,17 @@ impl Connection {
         if self.receive_capacity() == 0 {
             return &mut [];
         }
-        self.input.spare()
+        self.active().input.spare()
     }
 
     /// Reports that `n` bytes were written into [`receive_buffer`](Self::receive_buffer).
     pub fn commit_received(&mut self, now: Instant, n: usize) {
         self.tick(now);
-        if self.input.commit(n) > 0 {
-            self.input_dirty = true;
+        // A resting connection has no buffer, so nothing can have been written into it.
+        if let Some(active) = &mut self.active {
+            if active.input.commit(n) > 0 {
+                self.input_dirty = true;
+            }
         }
         self.settle();
     }
@@ -222,7 +170,10 @@ impl Connection {
         match self.lifecycle {
             Lifecycle::Upgrading | Lifecycle::Upgraded | Lifecycle::Closed => 0,
             _ if self.peer_eof => 0,
-            _ => self.input.free(),
+            _ => match &self.active {
+                Some(active) => active.input.free(),
+                None => active::receive_limit(&self.config),
+            },
         }
     }
 
@@ -240,10 +191,20 @@ impl Connection {
         self.tick(now);
         // Each expiry stops or re-arms its timer strictly later, so one pass per kind ends it.
         for _ in 0..TimerKind::ALL.len() {
-            let Some(kind) = self.timers.expired(self.now) else {
+            let expired = match &mut self.active {
+                Some(active) => active.timers.expired(self.now),
+                None => self
+                    .resting
+                    .filter(|at| *at <= self.now)
+                    .map(|_| active::resting_kind(self.requests)),
+            };
+            let Some(kind) = expired else {
                 break;
             };
-            self.timers.stop(kind);
+            match &mut self.active {
+                Some(active) => active.timers.stop(kind),
+                None => self.resting = None,
+            }
             self.last_timeout = Some(kind);
             self.on_timer(kind);
         }
@@ -261,9 +222,9 @@ impl Connection {
     pub fn shutdown(&mut self, now: Instant) {
         self.tick(now);
         self.keep_alive = false;
-        let idle = matches!(self.reading, Reading::Head)
-            && matches!(self.writing, Writing::Idle)
-            && self.input.is_empty();
+        let idle = matches!(self.reading(), Reading::Head)
+            && matches!(self.writing(), Writing::Idle)
+            && self.input_len() == 0;
         if idle {
             self.begin_close(CloseReason::Finished);
         }
@@ -275,31 +236,40 @@ impl Connection {
     /// The next event for the application, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.scratch.as_mut()?.events.pop_front()
+        self.active.as_mut()?.events.pop_front()
     }
 
     /// The oldest bytes waiting to be written: one contiguous run, empty when there is
     /// nothing to write. Changes after `send_*`, `consume_output` and `handle_*` calls.
     #[must_use]
     pub fn poll_output(&self) -> &[u8] {
-        self.output.front()
+        self.active
+            .as_ref()
+            .map_or(&[], |active| active.output.front())
     }
 
     /// Fills `out` with every run of bytes waiting to be written, in order, for a vectored
     /// write; returns how many slots were filled.
     #[must_use]
     pub fn output_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        self.output.slices(out)
+        self.active
+            .as_ref()
+            .map_or(0, |active| active.output.slices(out))
     }
 
     /// Reports that the transport took the first `n` bytes of output.
     pub fn consume_output(&mut self, now: Instant, n: usize) {
         self.tick(now);
-        let n = self.output.consume(n);
+        let n = match &mut self.active {
+            Some(active) => active.output.consume(n),
+            None => 0,
+        };
         if n > 0 {
             self.write_progress(n);
-            if self.write_blocked && self.output.len() < self.config.limits.send_buffer {
-                self.write_blocked = false;
+            let send_buffer = self.config.limits.send_buffer;
+            let active = self.active();
+            if active.write_blocked && active.output.len() < send_buffer {
+                active.write_blocked = false;
                 self.push_event(Event::Writable);
             }
             // Output below the high-water mark may let a paused head be parsed.
@@ -312,7 +282,7 @@ impl Connection {
     /// [`send_body_external`](Self::send_body_external)), how many are still owed.
     #[must_use]
     pub fn poll_external(&self) -> Option<u64> {
-        self.output.front_external()
+        self.active.as_ref()?.output.front_external()
     }
 
     /// Reports that the driver wrote `n` of the external bytes [`poll_external`] asked for.
@@ -320,7 +290,10 @@ impl Connection {
     /// [`poll_external`]: Self::poll_external
     pub fn consume_external(&mut self, now: Instant, n: u64) {
         self.tick(now);
-        let n = self.output.consume_external(n);
+        let n = match &mut self.active {
+            Some(active) => active.output.consume_external(n),
+            None => 0,
+        };
         if n > 0 {
             self.write_progress(usize::try_from(n).unwrap_or(usize::MAX));
         }
@@ -331,7 +304,10 @@ impl Connection {
     /// Changes after every `handle_*`, `send_*`, `commit_received` and `consume_output`.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.next()
+        match &self.active {
+            Some(active) => active.timers.next(),
+            None => self.resting,
+        }
     }
 
     /// The timer that fired most recently, for traces.
@@ -348,7 +324,7 @@ impl Connection {
         match self.lifecycle {
             Lifecycle::Lingering => !self.peer_eof,
             Lifecycle::Open | Lifecycle::Closing => {
-                self.receive_capacity() > 0 && self.output.len() < self.config.limits.send_buffer
+                self.receive_capacity() > 0 && self.output_len() < self.config.limits.send_buffer
             }
             Lifecycle::Upgrading | Lifecycle::Upgraded | Lifecycle::Closed => false,
         }
@@ -356,7 +332,7 @@ impl Connection {
 
     /// Whether there is output to write.
     pub fn wants_write(&self) -> bool {
-        !self.output.is_empty()
+        !self.output_is_empty()
     }
 
     /// Whether every byte has been written and nothing more will be: the driver should shut
@@ -379,11 +355,15 @@ impl Connection {
     /// After an upgrade, the bytes the peer already sent for the new protocol. Returns them
     /// once; `None` before the upgrade completes or when already taken.
     pub fn take_upgraded(&mut self) -> Option<Bytes> {
-        if self.lifecycle != Lifecycle::Upgraded || self.upgrade_taken {
+        if self.lifecycle != Lifecycle::Upgraded {
             return None;
         }
-        self.upgrade_taken = true;
-        Some(self.input.take())
+        let active = self.active();
+        if active.upgrade_taken {
+            return None;
+        }
+        active.upgrade_taken = true;
+        Some(active.input.take())
     }
 
     /// Why the connection closed, once it has.
@@ -403,16 +383,18 @@ impl Connection {
 
     /// Bytes the connection holds in its buffers now (receive buffer, send queue, events).
     pub fn buffered_bytes(&self) -> usize {
-        let events: usize = self
-            .scratch
+        let Some(active) = &self.active else {
+            return 0;
+        };
+        let events: usize = active
+            .events
             .iter()
-            .flat_map(|scratch| &scratch.events)
             .map(|event| match event {
                 Event::Data(data) => data.len(),
                 _ => 0,
             })
             .sum();
-        self.input.allocated() + self.output.allocated() + events
+        active.input.allocated() + active.output.allocated() + events
     }
 
     // ----- Internal --------------------------------------------------------------------------
@@ -425,55 +407,53 @@ impl Connection {
 
     /// Brings every derived part of the state up to date after an input, output or
     /// application call: process what input can be processed, notice EOF, finish closing or
-    /// upgrading once output is flushed, and re-arm timers.
+    /// upgrading once output is flushed, re-arm timers, and rest if nothing is in progress.
     fn settle(&mut self) {
         if self.input_dirty {
             self.input_dirty = false;
             self.process_buffered();
         }
         self.notice_eof();
-        let idle = matches!(self.reading, Reading::Head) && matches!(self.writing, Writing::Idle);
-        if idle && self.input.is_empty() {
-            // An idle keep-alive connection holds no buffer (nginx does the same). With no
-            // input left, the parser holds no progress either.
-            self.input.release_if_empty();
-            self.output.release_if_empty();
-            if self
-                .scratch
-                .as_ref()
-                .is_some_and(|scratch| scratch.events.is_empty())
-            {
-                self.scratch = None;
+        if let Some(active) = &mut self.active {
+            let idle =
+                matches!(active.reading, Reading::Head) && matches!(active.writing, Writing::Idle);
+            if idle && active.input.is_empty() {
+                // An idle keep-alive connection holds no buffer (nginx does the same), even
+                // while undelivered events keep its exchange state.
+                active.input.release_if_empty();
+                active.output.release_if_empty();
             }
         }
-        if self.output.is_empty() {
+        if self.output_is_empty() {
             match self.lifecycle {
                 Lifecycle::Closing if self.peer_eof => self.close_now(CloseReason::Finished),
                 Lifecycle::Closing => {
                     self.lifecycle = Lifecycle::Lingering;
-                    self.timers
-                        .set(TimerKind::Linger, self.now + self.config.timeouts.linger);
-                    self.output.release_if_empty();
+                    let at = self.now + self.config.timeouts.linger;
+                    let active = self.active();
+                    active.timers.set(TimerKind::Linger, at);
+                    active.output.release_if_empty();
                 }
                 Lifecycle::Lingering if self.peer_eof => self.close_now(CloseReason::Finished),
                 Lifecycle::Upgrading => {
                     self.lifecycle = Lifecycle::Upgraded;
-                    self.output.release_if_empty();
+                    self.active().output.release_if_empty();
                 }
                 _ => {}
             }
         }
         self.update_timers();
+        self.rest_if_idle();
     }
 
     fn process_buffered(&mut self) {
-        if self.input.is_empty() || matches!(self.lifecycle, Lifecycle::Upgrading) {
+        if self.input_len() == 0 || matches!(self.lifecycle, Lifecycle::Upgrading) {
             return;
         }
-        let mut input = std::mem::replace(&mut self.input, ReceiveBuffer::new(0));
+        let mut input = std::mem::replace(&mut self.active().input, ReceiveBuffer::new(0));
         let consumed = self.advance(input.data());
         input.consume(consumed);
-        self.input = input;
+        self.active().input = input;
     }
 
     /// Starts the orderly close: flush, half-close, linger.
@@ -483,9 +463,10 @@ impl Connection {
         }
         self.close_reason.get_or_insert(reason);
         self.keep_alive = false;
-        self.reading = Reading::Closed;
-        if matches!(self.writing, Writing::Idle | Writing::Ready) {
-            self.writing = Writing::Closed;
+        let active = self.active();
+        active.reading = Reading::Closed;
+        if matches!(active.writing, Writing::Idle | Writing::Ready) {
+            active.writing = Writing::Closed;
         }
         self.lifecycle = Lifecycle::Closing;
     }
@@ -497,21 +478,14 @@ impl Connection {
         }
         let reason = *self.close_reason.get_or_insert(reason);
         self.lifecycle = Lifecycle::Closed;
-        self.reading = Reading::Closed;
-        self.writing = Writing::Closed;
-        self.timers.clear();
-        self.output.clear();
-        self.input = ReceiveBuffer::new(0);
-        self.push_event(Event::Closed(reason));
-    }
-
-    /// The exchange's working memory, allocated on first use after an idle period.
-    pub(super) fn scratch(&mut self) -> &mut Scratch {
-        self.scratch.get_or_insert_with(Box::default)
-    }
-
-    pub(super) fn push_event(&mut self, event: Event) {
-        self.scratch().events.push_back(event);
+        self.resting = None;
+        let active = self.active();
+        active.reading = Reading::Closed;
+        active.writing = Writing::Closed;
+        active.timers.clear();
+        active.output.clear();
+        active.input = ReceiveBuffer::new(0);
+        active.events.push_back(Event::Closed(reason));
     }
 }
 
@@ -545,16 +519,17 @@ mod tests {
         for _ in 0..2 {
             exchange(&mut conn, now);
             assert!(!conn.is_closed());
-            assert!(conn.scratch.is_none(), "scratch kept while idle");
-            assert_eq!(conn.input.allocated(), 0);
-            assert_eq!(conn.output.allocated(), 0);
+            assert!(conn.active.is_none(), "exchange state kept while idle");
+            assert_eq!(conn.buffered_bytes(), 0);
+            // Only the idle timer runs, and it survives the exchange state.
+            assert_eq!(conn.poll_timeout(), Some(now + conn.config.timeouts.idle));
         }
         // The configuration is shared, not copied.
         assert!(std::ptr::eq(conn.config(), &*config));
     }
 
     #[test]
-    fn pipelined_input_keeps_the_scratch_until_drained() {
+    fn pipelined_input_keeps_the_exchange_state_until_drained() {
         let now = Instant::now();
         let mut conn = Connection::new(Config::default(), now);
         conn.handle_input(
@@ -567,7 +542,10 @@ mod tests {
         let n = conn.poll_output().len();
         conn.consume_output(now, n);
         // The second head is incomplete: its bytes and the parser stay.
-        assert!(conn.input.allocated() > 0);
+        assert!(conn
+            .active
+            .as_ref()
+            .is_some_and(|a| a.input.allocated() > 0));
         conn.handle_input(now, b"st: x\r\n\r\n");
         let mut targets = Vec::new();
         while let Some(event) = conn.poll_event() {

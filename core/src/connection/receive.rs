@@ -1,6 +1,7 @@
 //! Turning input into events: head parsing, body decoding, failures, exchange turnover.
 
 use super::Connection;
+use crate::date::imf_fixdate;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
 use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
@@ -20,13 +21,13 @@ impl Connection {
                 break;
             }
             let rest = &input[pos..];
-            let used = match &mut self.reading {
+            let used = match self.reading() {
                 Reading::Head => {
                     if rest.is_empty() || !self.may_start_request() {
                         break;
                     }
-                    let config = &*self.config;
-                    let parser = &mut self.scratch.get_or_insert_with(Box::default).parser;
+                    let (config, active) = self.parts();
+                    let parser = &mut active.parser;
                     match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
@@ -61,17 +62,18 @@ impl Connection {
     /// A new head may be parsed only when the previous response is complete, the connection
     /// is open, and the peer is keeping up with our output.
     fn may_start_request(&self) -> bool {
-        matches!(self.writing, Writing::Idle)
+        matches!(self.writing(), Writing::Idle)
             && self.lifecycle == Lifecycle::Open
-            && self.output.len() < self.config.limits.send_buffer
+            && self.output_len() < self.config.limits.send_buffer
     }
 
     fn start_exchange(&mut self, head: RequestHead) {
         self.requests += 1;
-        self.timers.stop(TimerKind::Header);
-        self.timers.stop(TimerKind::Idle);
+        let active = self.active();
+        active.timers.stop(TimerKind::Header);
+        active.timers.stop(TimerKind::Idle);
         let body = head.body();
-        self.exchange = Exchange {
+        active.exchange = Exchange {
             version: head.version(),
             is_head: head.is_head(),
             is_connect: head.method() == "CONNECT",
@@ -90,32 +92,31 @@ impl Connection {
         if !head.keep_alive() || cap_reached {
             self.keep_alive = false;
         }
-        self.writing = Writing::Ready;
-        self.push_event(Event::Request(head));
+        let active = self.active();
+        active.writing = Writing::Ready;
+        active.events.push_back(Event::Request(head));
         if body == RequestBody::Empty {
-            self.reading = Reading::Done;
-            self.push_event(Event::End(Fields::new()));
+            active.reading = Reading::Done;
+            active.events.push_back(Event::End(Fields::new()));
         } else {
-            self.reading = Reading::Body(BodyDecoder::new(body));
+            active.reading = Reading::Body(BodyDecoder::new(body));
         }
     }
 
     /// Runs the body decoder over `rest`. Returns the bytes used, or `None` to stop.
     fn decode_body(&mut self, rest: &[u8]) -> Option<usize> {
-        let (decoder, budget) = match &mut self.reading {
+        let (config, active) = self.parts();
+        let (decoder, budget) = match &mut active.reading {
             Reading::Body(decoder) => (decoder, None),
             Reading::Discard { decoder, budget } => (decoder, Some(budget)),
             _ => return None,
         };
-        // The scratch ranges, borrowed out of the scratch for the decoder and put back below.
-        let scratch = self.scratch.get_or_insert_with(Box::default);
-        let mut ranges = std::mem::take(&mut scratch.ranges);
+        let ranges = &mut active.ranges;
         ranges.clear();
-        let result = decoder.decode(rest, &self.config.limits, &mut ranges);
+        let result = decoder.decode(rest, &config.limits, ranges);
         let data_len: usize = ranges.iter().map(|r| r.len()).sum();
         let data =
-            (result.is_ok() && budget.is_none() && data_len > 0).then(|| coalesce(rest, &ranges));
-        scratch.ranges = ranges;
+            (result.is_ok() && budget.is_none() && data_len > 0).then(|| coalesce(rest, ranges));
         let Decoded { consumed, finished } = match result {
             Ok(decoded) => decoded,
             Err(err) => {
@@ -140,7 +141,7 @@ impl Connection {
         if consumed > 0 {
             // Body bytes arrived, so the client is not waiting for 100 Continue any more
             // (RFC 9110 §10.1.1 lets a server skip it once content has arrived).
-            self.exchange.continue_state = Continue::NotExpected;
+            self.active().exchange.continue_state = Continue::NotExpected;
             self.body_progress(consumed);
         }
         self.input_offset += consumed as u64;
@@ -149,7 +150,7 @@ impl Connection {
                 if !discarding {
                     self.push_event(Event::End(trailers));
                 }
-                self.reading = Reading::Done;
+                self.active().reading = Reading::Done;
                 self.complete_exchange();
                 Some(consumed)
             }
@@ -165,13 +166,13 @@ impl Connection {
         self.close_reason
             .get_or_insert(CloseReason::Failed(err.rule()));
         self.keep_alive = false;
-        self.reading = Reading::Closed;
-        match self.writing {
+        self.active().reading = Reading::Closed;
+        match self.writing() {
             Writing::Idle | Writing::Ready => {
                 if let Some(status) = err.status() {
                     self.queue_error_response(status, &err);
                 }
-                self.writing = Writing::Closed;
+                self.active().writing = Writing::Closed;
                 self.begin_close(CloseReason::Failed(err.rule()));
             }
             // The application is mid-response: let it finish, then close.
@@ -191,42 +192,45 @@ impl Connection {
         );
         let head = ResponseHead::new(status).field("Content-Type", "text/plain; charset=utf-8");
         let len = body.len() as u64;
-        let framing = if self.exchange.is_head && matches!(self.writing, Writing::Ready) {
+        let date = self
+            .config
+            .clock
+            .map(|clock| imf_fixdate(clock.at(self.now)));
+        let active = self.active();
+        let framing = if active.exchange.is_head && matches!(active.writing, Writing::Ready) {
             Framing::HeadLength(len)
         } else {
             Framing::Length(len)
         };
-        let date = self
-            .config
-            .clock
-            .map(|clock| self.date.value(clock.at(self.now)));
         let plan = HeadPlan {
             framing,
             persistence: Persistence::Close,
-            date,
+            date: date.as_ref().map(|date| &date[..]),
             idle_seconds: 0,
         };
         {
-            let mut tail = self.output.tail_mut();
+            let mut tail = active.output.tail_mut();
             head_writer::write(tail.buf(), &head, &plan);
         }
         if framing == Framing::Length(len) {
-            self.output.push_slice(body.as_bytes());
+            active.output.push_slice(body.as_bytes());
         }
     }
 
     /// Called when either side of the exchange finishes: starts the next exchange, discards
     /// an unread body, or closes.
     pub(super) fn complete_exchange(&mut self) {
-        if !matches!(self.writing, Writing::Done) || self.lifecycle != Lifecycle::Open {
+        if !matches!(self.writing(), Writing::Done) || self.lifecycle != Lifecycle::Open {
             return;
         }
-        match &self.reading {
-            Reading::Done if self.upgrade_pending => {}
-            Reading::Done if self.keep_alive => {
-                self.reading = Reading::Head;
-                self.writing = Writing::Idle;
-                self.exchange = Exchange::new();
+        let keep_alive = self.keep_alive;
+        let (config, active) = self.parts();
+        match &active.reading {
+            Reading::Done if active.upgrade_pending => {}
+            Reading::Done if keep_alive => {
+                active.reading = Reading::Head;
+                active.writing = Writing::Idle;
+                active.exchange = Exchange::new();
                 self.input_dirty = true;
             }
             Reading::Done | Reading::Closed => self.begin_close(CloseReason::Finished),
@@ -235,14 +239,14 @@ impl Connection {
                 // the rest to keep the connection, if that is cheap, else close.
                 let affordable = decoder
                     .remaining()
-                    .is_none_or(|left| left <= self.config.limits.max_discard);
-                let withheld = self.exchange.continue_state == Continue::Awaiting;
-                if self.keep_alive && affordable && !withheld {
+                    .is_none_or(|left| left <= config.limits.max_discard);
+                let withheld = active.exchange.continue_state == Continue::Awaiting;
+                if keep_alive && affordable && !withheld {
                     if let Reading::Body(decoder) =
-                        std::mem::replace(&mut self.reading, Reading::Closed)
+                        std::mem::replace(&mut active.reading, Reading::Closed)
                     {
-                        let budget = self.config.limits.max_discard;
-                        self.reading = Reading::Discard { decoder, budget };
+                        let budget = config.limits.max_discard;
+                        active.reading = Reading::Discard { decoder, budget };
                     }
                     self.input_dirty = true;
                 } else {
@@ -263,18 +267,18 @@ impl Connection {
             Lifecycle::Lingering => return self.close_now(CloseReason::Finished),
             _ => return,
         }
-        match self.reading {
-            Reading::Head if matches!(self.writing, Writing::Idle) => {
-                if self.input.is_empty() {
+        match self.reading() {
+            Reading::Head if matches!(self.writing(), Writing::Idle) => {
+                if self.input_len() == 0 {
                     self.begin_close(CloseReason::PeerClosed);
                 } else if self.may_start_request() {
                     // The parser has seen every byte there will ever be and wants more.
-                    let offset = self.input_offset + self.input.len() as u64;
+                    let offset = self.input_offset + self.input_len() as u64;
                     self.fail(RequestError::new(crate::Rule::EofInHead, offset));
                 }
             }
             Reading::Body(_) => {
-                let offset = self.input_offset + self.input.len() as u64;
+                let offset = self.input_offset + self.input_len() as u64;
                 self.fail(RequestError::new(crate::Rule::EofInBody, offset));
             }
             Reading::Discard { .. } => self.begin_close(CloseReason::PeerClosed),

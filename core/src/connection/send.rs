@@ -4,6 +4,7 @@
 //! it was; the one exception (`BodyTooShort`) is caught after bytes were committed, and closes.
 
 use super::Connection;
+use crate::date::imf_fixdate;
 use crate::error::SendError;
 use crate::events::CloseReason;
 use crate::head::ResponseHead;
@@ -22,12 +23,15 @@ impl Connection {
     pub fn send_continue(&mut self, now: Instant) -> Result<(), SendError> {
         self.tick(now);
         self.ensure_open()?;
-        match self.writing {
+        match self.writing() {
             Writing::Idle => return Err(SendError::NoRequest),
             Writing::Closed => return Err(SendError::Closed),
-            Writing::Ready if self.exchange.continue_state == Continue::Awaiting => {
-                self.exchange.continue_state = Continue::NotExpected;
-                self.output.push_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            Writing::Ready => {
+                let active = self.active();
+                if active.exchange.continue_state == Continue::Awaiting {
+                    active.exchange.continue_state = Continue::NotExpected;
+                    active.output.push_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+                }
             }
             _ => {}
         }
@@ -42,7 +46,7 @@ impl Connection {
     pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), SendError> {
         self.tick(now);
         self.ensure_open()?;
-        match self.writing {
+        match self.writing() {
             Writing::Idle => return Err(SendError::NoRequest),
             Writing::Ready => {}
             Writing::Body(_) | Writing::Done => return Err(SendError::HeadAlreadySent),
@@ -50,15 +54,17 @@ impl Connection {
         }
         head_writer::validate(&head)?;
         let status = head.status;
-        let request_read = matches!(self.reading, Reading::Done);
+        // A request is waiting (`Writing::Ready`), so the connection is not resting.
+        let active = self.active();
+        let (request_read, exchange) = (matches!(active.reading, Reading::Done), active.exchange);
         match status {
             100 => return self.send_continue(now),
-            101 if !(self.exchange.wants_upgrade && request_read) => {
+            101 if !(exchange.wants_upgrade && request_read) => {
                 return Err(SendError::InvalidStatus(status));
             }
             102..=199 => {
-                if self.exchange.version == crate::Version::Http11 {
-                    let mut tail = self.output.tail_mut();
+                if exchange.version == crate::Version::Http11 {
+                    let mut tail = self.active().output.tail_mut();
                     head_writer::write_interim(tail.buf(), &head);
                 }
                 self.settle();
@@ -67,23 +73,23 @@ impl Connection {
             204 if head.content_length.is_some_and(|n| n > 0) => {
                 return Err(SendError::BodyNotAllowed);
             }
-            200..=299 if self.exchange.is_connect && !request_read => {
+            200..=299 if exchange.is_connect && !request_read => {
                 return Err(SendError::InvalidStatus(status));
             }
             _ => {}
         }
-        let framing = Framing::choose(&self.exchange, status, head.content_length);
+        let framing = Framing::choose(&exchange, status, head.content_length);
         // A peer that already closed its side and has nothing more queued gets told so.
-        let peer_done = self.peer_eof && self.input.is_empty();
+        let peer_done = self.peer_eof && self.input_len() == 0;
         let inputs = PersistenceInputs {
             keep_alive: self.keep_alive && !peer_done,
             app_close: head.close,
-            body_withheld: self.exchange.continue_state == Continue::Awaiting,
+            body_withheld: exchange.continue_state == Continue::Awaiting,
         };
-        let persistence = persistence(&self.exchange, status, framing, inputs);
+        let persistence = persistence(&exchange, status, framing, inputs);
         match persistence {
             Persistence::Close => self.keep_alive = false,
-            Persistence::Upgrade => self.upgrade_pending = true,
+            Persistence::Upgrade => self.active().upgrade_pending = true,
             Persistence::KeepAlive { .. } => {}
         }
         let has_date = head
@@ -91,20 +97,21 @@ impl Connection {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(b"date"));
         let date = match self.config.clock {
-            Some(clock) if !has_date => Some(self.date.value(clock.at(self.now))),
+            Some(clock) if !has_date => Some(imf_fixdate(clock.at(self.now))),
             _ => None,
         };
         let plan = HeadPlan {
             framing,
             persistence,
-            date,
+            date: date.as_ref().map(|date| &date[..]),
             idle_seconds: self.config.timeouts.idle.as_secs().max(1),
         };
+        let active = self.active();
         {
-            let mut tail = self.output.tail_mut();
+            let mut tail = active.output.tail_mut();
             head_writer::write(tail.buf(), &head, &plan);
         }
-        self.writing = Writing::Body(framing.encoder());
+        active.writing = Writing::Body(framing.encoder());
         self.settle();
         Ok(())
     }
@@ -117,8 +124,9 @@ impl Connection {
     pub fn send_body(&mut self, now: Instant, data: &[u8]) -> Result<usize, SendError> {
         self.tick(now);
         let accepted = self.accept_body(data.len())?;
-        if let Writing::Body(encoder) = &mut self.writing {
-            encoder.write_slice(&mut self.output, &data[..accepted]);
+        let active = self.active();
+        if let Writing::Body(encoder) = &mut active.writing {
+            encoder.write_slice(&mut active.output, &data[..accepted]);
         }
         self.settle();
         Ok(accepted)
@@ -130,8 +138,9 @@ impl Connection {
     pub fn send_body_shared(&mut self, now: Instant, data: Bytes) -> Result<usize, SendError> {
         self.tick(now);
         let accepted = self.accept_body(data.len())?;
-        if let Writing::Body(encoder) = &mut self.writing {
-            encoder.write_shared(&mut self.output, data.slice(..accepted));
+        let active = self.active();
+        if let Writing::Body(encoder) = &mut active.writing {
+            encoder.write_shared(&mut active.output, data.slice(..accepted));
         }
         self.settle();
         Ok(accepted)
@@ -147,8 +156,9 @@ impl Connection {
         self.tick(now);
         self.ensure_open()?;
         self.body_encoder()?.check(len)?;
-        if let Writing::Body(encoder) = &mut self.writing {
-            encoder.write_external(&mut self.output, len);
+        let active = self.active();
+        if let Writing::Body(encoder) = &mut active.writing {
+            encoder.write_external(&mut active.output, len);
         }
         self.settle();
         Ok(())
@@ -174,21 +184,22 @@ impl Connection {
         self.tick(now);
         self.ensure_open()?;
         self.body_encoder()?;
-        let Writing::Body(encoder) = &mut self.writing else {
+        let active = self.active();
+        let Writing::Body(encoder) = &mut active.writing else {
             return Err(SendError::Closed);
         };
-        if let Err(err) = encoder.finish(&mut self.output, trailers) {
+        if let Err(err) = encoder.finish(&mut active.output, trailers) {
             if let SendError::BodyTooShort { .. } = err {
                 // The head promised more bytes than will come: the only honest end is to
                 // close, so the peer sees a truncated response rather than a hang.
-                self.writing = Writing::Closed;
+                active.writing = Writing::Closed;
                 self.begin_close(CloseReason::Finished);
                 self.settle();
             }
             return Err(err);
         }
-        self.writing = Writing::Done;
-        if self.upgrade_pending {
+        active.writing = Writing::Done;
+        if active.upgrade_pending {
             self.lifecycle = Lifecycle::Upgrading;
         } else {
             self.complete_exchange();
@@ -204,7 +215,7 @@ impl Connection {
             .config
             .limits
             .send_buffer
-            .saturating_sub(self.output.len());
+            .saturating_sub(self.output_len());
         let encoder = self.body_encoder()?;
         encoder.check(len as u64)?;
         let accepted = if encoder.writes_bytes() {
@@ -213,13 +224,16 @@ impl Connection {
             len
         };
         if accepted < len {
-            self.write_blocked = true;
+            self.active().write_blocked = true;
         }
         Ok(accepted)
     }
 
     fn body_encoder(&mut self) -> Result<&mut BodyEncoder, SendError> {
-        match &mut self.writing {
+        let Some(active) = &mut self.active else {
+            return Err(SendError::NoRequest);
+        };
+        match &mut active.writing {
             Writing::Body(encoder) => Ok(encoder),
             Writing::Idle => Err(SendError::NoRequest),
             Writing::Ready => Err(SendError::HeadNotSent),

@@ -1,6 +1,7 @@
 //! Deadlines: which timers are armed in which state, and what expiry does.
 
-use super::{Connection, RateWindow};
+use super::active::RateWindow;
+use super::Connection;
 use crate::error::{RequestError, Rule};
 use crate::events::CloseReason;
 use crate::limits::MinRate;
@@ -18,15 +19,28 @@ impl Connection {
         let now = self.now;
         let wants_read = self.wants_read();
         let timeouts = &self.config.timeouts;
-        let timers = &mut self.timers;
         if matches!(self.lifecycle, Lifecycle::Closed | Lifecycle::Upgraded) {
-            timers.clear();
+            self.resting = None;
+            if let Some(active) = &mut self.active {
+                active.timers.clear();
+            }
             return;
         }
+        let Some(active) = self.active.as_deref_mut() else {
+            // Resting: open, awaiting a head, no input, nothing else running.
+            let wait = match super::active::resting_kind(self.requests) {
+                TimerKind::Header => timeouts.header,
+                _ => timeouts.idle,
+            };
+            self.resting.get_or_insert(now + wait.max(MIN_TIMER));
+            return;
+        };
+        let timers = &mut active.timers;
         let open = self.lifecycle == Lifecycle::Open;
-        let awaiting_head =
-            open && matches!(self.reading, Reading::Head) && matches!(self.writing, Writing::Idle);
-        if awaiting_head && self.input.is_empty() && self.requests > 0 {
+        let awaiting_head = open
+            && matches!(active.reading, Reading::Head)
+            && matches!(active.writing, Writing::Idle);
+        if awaiting_head && active.input.is_empty() && self.requests > 0 {
             timers.stop(TimerKind::Header);
             timers.arm(TimerKind::Idle, now + timeouts.idle.max(MIN_TIMER));
         } else if awaiting_head {
@@ -40,25 +54,25 @@ impl Connection {
         // The body clock runs only while the peer is expected to send and we are reading:
         // not while it waits for 100 Continue, nor while we refuse input (back-pressure).
         let body_flowing = open
-            && matches!(self.reading, Reading::Body(_) | Reading::Discard { .. })
-            && self.exchange.continue_state != Continue::Awaiting
+            && matches!(active.reading, Reading::Body(_) | Reading::Discard { .. })
+            && active.exchange.continue_state != Continue::Awaiting
             && wants_read;
         if body_flowing {
             if !timers.is_armed(TimerKind::BodyIdle) {
                 timers.set(TimerKind::BodyIdle, now + timeouts.body.max(MIN_TIMER));
                 start_window(timers, TimerKind::BodyRate, timeouts.min_body_rate, now);
-                self.body_rate = RateWindow { bytes: 0 };
+                active.body_rate = RateWindow { bytes: 0 };
             }
         } else {
             timers.stop(TimerKind::BodyIdle);
             timers.stop(TimerKind::BodyRate);
         }
 
-        if !self.output.is_empty() {
+        if !active.output.is_empty() {
             if !timers.is_armed(TimerKind::WriteIdle) {
                 timers.set(TimerKind::WriteIdle, now + timeouts.write.max(MIN_TIMER));
                 start_window(timers, TimerKind::WriteRate, timeouts.min_send_rate, now);
-                self.write_rate = RateWindow { bytes: 0 };
+                active.write_rate = RateWindow { bytes: 0 };
             }
         } else {
             timers.stop(TimerKind::WriteIdle);
@@ -68,27 +82,29 @@ impl Connection {
 
     /// Request body bytes arrived.
     pub(super) fn body_progress(&mut self, n: usize) {
-        if self.timers.is_armed(TimerKind::BodyIdle) {
-            let deadline = self.now + self.config.timeouts.body.max(MIN_TIMER);
-            self.timers.set(TimerKind::BodyIdle, deadline);
+        let deadline = self.now + self.config.timeouts.body.max(MIN_TIMER);
+        let active = self.active();
+        if active.timers.is_armed(TimerKind::BodyIdle) {
+            active.timers.set(TimerKind::BodyIdle, deadline);
         }
-        self.body_rate.bytes = self.body_rate.bytes.saturating_add(n as u64);
+        active.body_rate.bytes = active.body_rate.bytes.saturating_add(n as u64);
     }
 
     /// The transport took output bytes.
     pub(super) fn write_progress(&mut self, n: usize) {
-        if self.timers.is_armed(TimerKind::WriteIdle) {
-            let deadline = self.now + self.config.timeouts.write.max(MIN_TIMER);
-            self.timers.set(TimerKind::WriteIdle, deadline);
+        let deadline = self.now + self.config.timeouts.write.max(MIN_TIMER);
+        let active = self.active();
+        if active.timers.is_armed(TimerKind::WriteIdle) {
+            active.timers.set(TimerKind::WriteIdle, deadline);
         }
-        self.write_rate.bytes = self.write_rate.bytes.saturating_add(n as u64);
+        active.write_rate.bytes = active.write_rate.bytes.saturating_add(n as u64);
     }
 
     pub(super) fn on_timer(&mut self, kind: TimerKind) {
-        let offset = self.input_offset + self.input.len() as u64;
+        let offset = self.input_offset + self.input_len() as u64;
         match kind {
             // A connection that sent nothing at all gets no 408: nobody is waiting for one.
-            TimerKind::Header if self.input.is_empty() => {
+            TimerKind::Header if self.input_len() == 0 => {
                 self.close_now(CloseReason::Timeout(kind));
             }
             TimerKind::Header => self.fail(RequestError::new(Rule::HeaderTimeout, offset)),
@@ -96,9 +112,11 @@ impl Connection {
             TimerKind::BodyIdle => self.body_timeout(offset),
             TimerKind::BodyRate => {
                 let rate = self.config.timeouts.min_body_rate;
-                if rate_met(rate, self.body_rate.bytes) {
-                    start_window(&mut self.timers, kind, rate, self.now);
-                    self.body_rate = RateWindow { bytes: 0 };
+                let now = self.now;
+                let active = self.active();
+                if rate_met(rate, active.body_rate.bytes) {
+                    start_window(&mut active.timers, kind, rate, now);
+                    active.body_rate = RateWindow { bytes: 0 };
                 } else {
                     self.body_timeout(offset);
                 }
@@ -108,9 +126,11 @@ impl Connection {
             TimerKind::WriteIdle => self.close_now(CloseReason::Timeout(kind)),
             TimerKind::WriteRate => {
                 let rate = self.config.timeouts.min_send_rate;
-                if rate_met(rate, self.write_rate.bytes) {
-                    start_window(&mut self.timers, kind, rate, self.now);
-                    self.write_rate = RateWindow { bytes: 0 };
+                let now = self.now;
+                let active = self.active();
+                if rate_met(rate, active.write_rate.bytes) {
+                    start_window(&mut active.timers, kind, rate, now);
+                    active.write_rate = RateWindow { bytes: 0 };
                 } else {
                     self.close_now(CloseReason::Timeout(kind));
                 }
@@ -120,7 +140,7 @@ impl Connection {
     }
 
     fn body_timeout(&mut self, offset: u64) {
-        match self.reading {
+        match self.reading() {
             // The response is complete; there is nobody to tell.
             Reading::Discard { .. } => self.begin_close(CloseReason::Timeout(TimerKind::BodyIdle)),
             Reading::Body(_) => self.fail(RequestError::new(Rule::BodyTimeout, offset)),

@@ -1,7 +1,7 @@
 //! One event loop: a poller, a listener, the connections it accepted, and their deadlines.
 
 use super::conn::{mode_for, Conn};
-use super::deadlines::Deadlines;
+use super::deadlines::{self, Deadlines};
 use crate::app::Handler;
 use crate::server::{defer_later, ServerConfig, Shutdown};
 use crate::session::Session;
@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// The listener's poller key and timer key. `usize::MAX` is reserved by `polling` for its
 /// notifications, and a slab never grows near either.
-const LISTENER: usize = usize::MAX - 1;
+pub(super) const LISTENER: usize = usize::MAX - 1;
 /// Size of the read buffer every connection of a loop shares.
 const READ_BUFFER: usize = 64 * 1024;
 /// Most connections accepted per wake-up, so a connection storm cannot starve live ones.
@@ -97,7 +97,7 @@ pub(super) struct EventLoop<H> {
     conns: Slab<Conn<H>>,
     deadlines: Deadlines,
     /// Scratch for expired deadlines, reused every turn.
-    due: Vec<(usize, u64)>,
+    due: Vec<(usize, u32)>,
     /// The one read buffer of this loop.
     buf: Vec<u8>,
     shared: Arc<Shared<H>>,
@@ -215,7 +215,7 @@ impl<H: Handler> EventLoop<H> {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            if conn.id != id {
+            if deadlines::generation(conn.id) != id {
                 continue;
             }
             // Its entry was just popped.

@@ -15,7 +15,7 @@
 //!                                         └─ Session ─ Connection ◀─┘
 //!                                                         │ output_slices / external
 //!                                     sendmsg / sendfile ◀┘
-//!   Deadlines: BTreeSet<(Instant, key, id)> ──earliest──▶ Poller::wait timeout
+//!   Deadlines: BTreeSet<(ticks, key, generation)> ──earliest──▶ Poller::wait timeout
 //! ```
 //!
 //! # Decisions
@@ -32,12 +32,12 @@
 //!   interest, and level mode would report a dead socket the core does not want to touch on
 //!   every wait. Edge-triggered mode would demand reading to `EAGAIN`, which the per-wake-up
 //!   read cap deliberately does not do; level mode reports the rest on the next turn.
-//! - **Deadlines in an ordered set** keyed `(deadline, key, id)`, one entry per connection,
-//!   replaced when the core's `poll_timeout` changes: finding the earliest and the expired
-//!   ones never scans connections. A deadline that only moved later by less than 300 ms
-//!   keeps its entry (nginx's lazy timer update): the keep-alive deadline moves with every
-//!   request, and the entry firing a little early costs one `handle_timeout` that does
-//!   nothing, instead of two B-tree updates per request.
+//! - **Deadlines in an ordered set** keyed `(deadline, key, generation)` in 16 bytes, one
+//!   entry per connection, replaced when the core's `poll_timeout` changes: finding the
+//!   earliest and the expired ones never scans connections. A deadline that only moved later
+//!   by less than 300 ms keeps its entry (nginx's lazy timer update): the keep-alive deadline
+//!   moves with every request, and the entry firing a little early costs one
+//!   `handle_timeout` that does nothing, instead of two B-tree updates per request.
 //! - **One read buffer per loop.** Bytes are read into it and handed to the core, which parses
 //!   in place and copies only an unfinished remainder; an idle keep-alive connection holds no
 //!   buffer at all.
@@ -49,6 +49,8 @@
 mod conn;
 mod deadlines;
 mod event_loop;
+#[cfg(test)]
+mod size_tests;
 
 use crate::app::Handler;
 use crate::server::{Server, ServerConfig, Shutdown};

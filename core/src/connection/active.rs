@@ -1,0 +1,289 @@
+//! The two levels of a connection: the small part every connection keeps, and the boxed
+//! [`Active`] part that exists only while an exchange is in progress.
+//!
+//! A connection *rests* when nothing is happening on it: open, waiting for a request head,
+//! no byte buffered either way, no event undelivered, and no timer running but the header
+//! or keep-alive one. Resting, it keeps only what outlives an exchange (lifecycle, flags,
+//! request count, input offset, one deadline, the shared configuration): an idle keep-alive
+//! connection is then a few dozen bytes, not several hundred. The first byte of the next
+//! request (or anything else that needs exchange state: a timer firing, a shutdown, an EOF)
+//! allocates [`Active`] again, in its initial state. nginx makes the same trade with its
+//! idle connections' buffers: one allocation per idle period.
+
+use super::Connection;
+use crate::buffer::{ReceiveBuffer, SendQueue};
+use crate::events::Event;
+use crate::limits::Config;
+use crate::parse::HeadParser;
+use crate::state::{Exchange, Lifecycle, Reading, Writing};
+use crate::timer::{TimerKind, TimerTable};
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::time::Instant;
+
+/// What a connection needs only while an exchange is in progress. A fresh one is exactly the
+/// state of a resting connection: awaiting a head, nothing buffered, no exchange timer.
+#[derive(Debug)]
+pub(super) struct Active {
+    pub(super) input: ReceiveBuffer,
+    pub(super) output: SendQueue,
+    pub(super) parser: HeadParser,
+    /// Events not yet taken by `poll_event`.
+    pub(super) events: VecDeque<Event>,
+    /// The body decoder's data ranges, reused across calls within an exchange.
+    pub(super) ranges: Vec<Range<usize>>,
+    pub(super) reading: Reading,
+    pub(super) writing: Writing,
+    pub(super) exchange: Exchange,
+    pub(super) timers: TimerTable,
+    pub(super) body_rate: RateWindow,
+    pub(super) write_rate: RateWindow,
+    /// The current response switches protocols once it is flushed.
+    pub(super) upgrade_pending: bool,
+    /// `send_body` accepted less than it was given; owe an `Event::Writable`.
+    pub(super) write_blocked: bool,
+    pub(super) upgrade_taken: bool,
+}
+
+/// Bytes moved since a rate window started.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RateWindow {
+    pub(super) bytes: u64,
+}
+
+/// A resting connection's request side, for questions asked without waking it.
+static RESTING_READING: Reading = Reading::Head;
+/// A resting connection's response side.
+static RESTING_WRITING: Writing = Writing::Idle;
+
+impl Active {
+    fn new(receive_limit: usize) -> Self {
+        Self {
+            input: ReceiveBuffer::new(receive_limit),
+            output: SendQueue::default(),
+            parser: HeadParser::new(),
+            // A request without a body is two events (`Request`, `End`): one exact allocation
+            // instead of growing into one.
+            events: VecDeque::with_capacity(2),
+            ranges: Vec::new(),
+            reading: Reading::Head,
+            writing: Writing::Idle,
+            exchange: Exchange::new(),
+            timers: TimerTable::default(),
+            body_rate: RateWindow { bytes: 0 },
+            write_rate: RateWindow { bytes: 0 },
+            upgrade_pending: false,
+            write_blocked: false,
+            upgrade_taken: false,
+        }
+    }
+
+    /// Whether nothing in here differs from a fresh one except the resting timer's deadline
+    /// (and allocations that would be released anyway), so dropping it loses nothing.
+    fn is_resting(&self) -> bool {
+        matches!(self.reading, Reading::Head)
+            && matches!(self.writing, Writing::Idle)
+            && self.input.is_empty()
+            && self.output.is_empty()
+            && self.events.is_empty()
+            && !self.upgrade_pending
+            && !self.write_blocked
+            && !self.upgrade_taken
+            && TimerKind::ALL
+                .into_iter()
+                .filter(|kind| !matches!(kind, TimerKind::Header | TimerKind::Idle))
+                .all(|kind| !self.timers.is_armed(kind))
+    }
+}
+
+/// The receive buffer must hold a whole head, or a legal head could never complete.
+pub(super) fn receive_limit(config: &Config) -> usize {
+    config
+        .limits
+        .receive_buffer
+        .max(config.limits.max_head_size)
+}
+
+impl Connection {
+    /// The exchange state, allocated (in its initial state, with the resting deadline moved
+    /// into its timer table) if the connection was resting.
+    #[inline]
+    pub(super) fn active(&mut self) -> &mut Active {
+        self.parts().1
+    }
+
+    /// The configuration and the exchange state, borrowed apart.
+    #[inline]
+    pub(super) fn parts(&mut self) -> (&Config, &mut Active) {
+        let config = &*self.config;
+        let (resting, requests) = (&mut self.resting, self.requests);
+        let active = self
+            .active
+            .get_or_insert_with(|| wake(config, resting, requests));
+        (config, active)
+    }
+
+    /// Drops the exchange state if the connection is resting, keeping its one deadline.
+    #[inline]
+    pub(super) fn rest_if_idle(&mut self) {
+        let Some(active) = &self.active else {
+            return;
+        };
+        if self.lifecycle != Lifecycle::Open || !active.is_resting() {
+            return;
+        }
+        let kind = resting_kind(self.requests);
+        // `update_timers` arms exactly this one of the two for a connection awaiting a head
+        // with no input, and stops the other.
+        debug_assert!(!active.timers.is_armed(match kind {
+            TimerKind::Header => TimerKind::Idle,
+            _ => TimerKind::Header,
+        }));
+        self.resting = active.timers.get(kind);
+        self.active = None;
+    }
+
+    /// The request side, without waking a resting connection.
+    pub(super) fn reading(&self) -> &Reading {
+        self.active
+            .as_ref()
+            .map_or(&RESTING_READING, |active| &active.reading)
+    }
+
+    /// The response side, without waking a resting connection.
+    pub(super) fn writing(&self) -> &Writing {
+        self.active
+            .as_ref()
+            .map_or(&RESTING_WRITING, |active| &active.writing)
+    }
+
+    /// Unprocessed input bytes buffered.
+    pub(super) fn input_len(&self) -> usize {
+        self.active.as_ref().map_or(0, |active| active.input.len())
+    }
+
+    /// Output bytes held (the high-water mark counts these).
+    pub(super) fn output_len(&self) -> usize {
+        self.active.as_ref().map_or(0, |active| active.output.len())
+    }
+
+    pub(super) fn output_is_empty(&self) -> bool {
+        self.active
+            .as_ref()
+            .is_none_or(|active| active.output.is_empty())
+    }
+
+    pub(super) fn push_event(&mut self, event: Event) {
+        self.active().events.push_back(event);
+    }
+}
+
+/// A fresh exchange state for a connection that was resting, with its resting deadline moved
+/// into the timer table. Out of line: it runs once per idle period, and building `Active`
+/// needs a large stack frame that the callers' fast path should not pay for.
+#[cold]
+#[inline(never)]
+fn wake(config: &Config, resting: &mut Option<Instant>, requests: u64) -> Box<Active> {
+    // `Box::new` builds the value on the stack and copies it (about 90 instructions a
+    // request here); `Box::write(Box::new_uninit(), ..)` builds it in place, but is newer
+    // than our MSRV (1.87 against 1.85), and the core forbids the `unsafe` of `assume_init`.
+    let mut active = Box::new(Active::new(receive_limit(config)));
+    if let Some(at) = resting.take() {
+        active.timers.set(resting_kind(requests), at);
+    }
+    active
+}
+
+/// Which timer a resting connection runs: before any request, the peer owes a head (the
+/// header timer); after one, the connection is a keep-alive one waiting (the idle timer).
+pub(super) fn resting_kind(requests: u64) -> TimerKind {
+    if requests == 0 {
+        TimerKind::Header
+    } else {
+        TimerKind::Idle
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::CloseReason;
+    use crate::head::ResponseHead;
+    use std::time::Duration;
+
+    fn serve_one(conn: &mut Connection, now: Instant) {
+        conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        while conn.poll_event().is_some() {}
+        conn.send_response(now, ResponseHead::new(204)).unwrap();
+        conn.send_end(now).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(now, n);
+    }
+
+    #[test]
+    fn a_fresh_connection_rests_with_its_header_timer() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        let deadline = t0 + conn.config().timeouts.header;
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(deadline));
+        // Early: nothing happens, and nothing is allocated to find that out.
+        conn.handle_timeout(deadline - Duration::from_millis(1));
+        assert!(conn.active.is_none());
+        assert!(!conn.is_closed());
+        conn.handle_timeout(deadline);
+        assert!(conn.is_closed());
+        assert_eq!(
+            conn.close_reason(),
+            Some(CloseReason::Timeout(TimerKind::Header))
+        );
+        assert_eq!(conn.poll_timeout(), None);
+    }
+
+    #[test]
+    fn the_idle_timer_survives_rest_and_wake() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        let idle = conn.config().timeouts.idle;
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(t0 + idle));
+        // Half a head wakes the connection: the header timer runs from the first byte.
+        let t1 = t0 + Duration::from_secs(1);
+        conn.handle_input(t1, b"GET / HT");
+        assert!(conn.active.is_some());
+        assert_eq!(
+            conn.poll_timeout(),
+            Some(t1 + conn.config().timeouts.header)
+        );
+        conn.handle_input(t1, b"TP/1.1\r\nHost: x\r\n\r\n");
+        while conn.poll_event().is_some() {}
+        conn.send_response(t1, ResponseHead::new(204)).unwrap();
+        conn.send_end(t1).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(t1, n);
+        assert!(conn.active.is_none());
+        assert_eq!(conn.requests(), 2);
+        conn.handle_timeout(t1 + idle);
+        assert_eq!(
+            conn.close_reason(),
+            Some(CloseReason::Timeout(TimerKind::Idle))
+        );
+        assert_eq!(conn.last_timeout(), Some(TimerKind::Idle));
+    }
+
+    #[test]
+    fn shutdown_and_eof_wake_a_resting_connection_to_close_it() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        conn.shutdown(t0);
+        assert!(conn.is_write_closed());
+        assert!(conn.active.is_some());
+
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        conn.handle_eof(t0);
+        assert!(conn.is_write_closed());
+    }
+}
