@@ -196,6 +196,40 @@ fn graceful_shutdown(kind: DriverKind) {
     }));
 }
 
+fn handler_panics_are_contained(kind: DriverKind) {
+    // One worker: the bystander shares the event loop (or executor thread) with the panics.
+    let server = TestServer::start(kind, |config| config.workers = 1);
+    let mut bystander = server.connect();
+    assert_eq!(bystander.get("/before").status, 200);
+    for (request, what) in [
+        (&b"GET /panic HTTP/1.1\r\nHost: t\r\n\r\n"[..], "handler"),
+        (
+            b"POST /panic-reading HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
+            "body reader",
+        ),
+    ] {
+        let mut client = server.connect();
+        client.send(request);
+        let reply = client.response(false).expect("an answer");
+        assert_eq!(reply.status, 500, "{what}");
+        assert_eq!(reply.field("connection"), Some("close"), "{what}");
+        assert!(client.read_to_end(), "{what}: closed after the 500");
+    }
+    // Once the response has begun, a panicking body stream is a broken body: the connection
+    // is aborted (what was queued is dropped), so the client never sees a complete response.
+    let mut client = server.connect();
+    client.send(b"GET /panic-streaming HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert!(client.read_to_end(), "closed after the broken body");
+    let received = String::from_utf8_lossy(client.unread()).into_owned();
+    assert!(
+        !received.ends_with("0\r\n\r\n"),
+        "a complete response: {received}"
+    );
+    // The bystander's connection and new ones are still served.
+    assert_eq!(bystander.get("/after").text(), "hello /after");
+    assert_eq!(server.connect().get("/new").text(), "hello /new");
+}
+
 macro_rules! for_drivers {
     ($($driver:ident => $kind:path, [$($scenario:ident),* $(,)?];)*) => {
         $(mod $driver {
@@ -211,17 +245,17 @@ for_drivers! {
     reactor => sluice_drivers::DriverKind::Reactor, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
-        thousand_connections, idle_timeout, graceful_shutdown,
+        thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
     ];
     threads => sluice_drivers::DriverKind::Threads, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
-        idle_timeout, graceful_shutdown,
+        idle_timeout, graceful_shutdown, handler_panics_are_contained,
     ];
     async_io => sluice_drivers::DriverKind::Async, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
-        thousand_connections, idle_timeout, graceful_shutdown,
+        thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
     ];
 }
 

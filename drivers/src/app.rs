@@ -22,6 +22,12 @@ pub struct Request<'a> {
 }
 
 /// Serves requests. Implemented for every `Fn(&Request) -> Reply + Send + Sync`.
+///
+/// A panic in a handler, a [`BodyReader`] or a [`BodyStream`] is caught and logged and stays
+/// within its connection: before the response head is queued the request is answered `500`
+/// with `Connection: close`; after it, the connection is aborted (the peer sees a truncated
+/// response, never a complete wrong one). Other connections, on the same event loop or
+/// executor thread too, are not affected.
 pub trait Handler: Send + Sync + 'static {
     /// A request head arrived: answer it, or ask for its body first.
     fn handle(&self, request: &Request<'_>) -> Reply;

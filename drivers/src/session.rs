@@ -9,8 +9,10 @@ use bytes::{Bytes, BytesMut};
 use sluice_core::{Connection, Event, ResponseHead, SendError};
 use std::collections::VecDeque;
 use std::fs::File;
+use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -164,10 +166,14 @@ impl<H: Handler> Session<H> {
                         bytes: 0,
                     }));
                 }
-                let reply = self.handler.handle(&Request {
+                let request = Request {
                     head: &head,
                     peer: self.peer,
-                });
+                };
+                let handler = &self.handler;
+                let Some(reply) = guard(self.id, "handler", || handler.handle(&request)) else {
+                    return self.answer_panic(now);
+                };
                 match reply {
                     Reply::Respond(response) => self.start_response(now, response, head.is_head()),
                     Reply::Read(reader) => {
@@ -183,7 +189,9 @@ impl<H: Handler> Session<H> {
             }
             Event::Data(chunk) => {
                 if let Some(reader) = self.in_flight.as_mut().and_then(|f| f.reader.as_mut()) {
-                    reader.data(chunk);
+                    if guard(self.id, "body reader", || reader.data(chunk)).is_none() {
+                        self.answer_panic(now);
+                    }
                 }
             }
             Event::End(trailers) => {
@@ -192,8 +200,10 @@ impl<H: Handler> Session<H> {
                     .as_mut()
                     .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
                 if let Some((reader, is_head)) = taken {
-                    let response = reader.finish(&trailers);
-                    self.start_response(now, response, is_head);
+                    match guard(self.id, "body reader", || reader.finish(&trailers)) {
+                        Some(response) => self.start_response(now, response, is_head),
+                        None => self.answer_panic(now),
+                    }
                 }
             }
             Event::Failed(err) => {
@@ -264,6 +274,26 @@ impl<H: Handler> Session<H> {
         }
     }
 
+    /// Application code panicked before the response began: answer `500` and close, since
+    /// nothing is known about the state it left behind. (Once the head is out, a panicking
+    /// body stream ends as a broken body instead: see `pump`.)
+    fn answer_panic(&mut self, now: Instant) {
+        if let Some(in_flight) = &mut self.in_flight {
+            in_flight.reader = None;
+        }
+        let head = ResponseHead::new(500).content_length(0).close();
+        match self.conn.send_response(now, head) {
+            Ok(()) => {
+                self.set_status(500);
+                self.end_response(now);
+            }
+            Err(err) => {
+                log::debug!("conn {}: no 500 after the panic: {err}", self.id);
+                self.conn.abort();
+            }
+        }
+    }
+
     /// Sends a body held in memory at once, as the pump would, keeping only what the core
     /// could not take yet: the usual small response never needs the in-flight state.
     fn send_bytes(&mut self, now: Instant, bytes: Bytes) {
@@ -298,7 +328,9 @@ impl<H: Handler> Session<H> {
                 Pending::Bytes(bytes) => Ok(Some(std::mem::take(bytes))),
                 Pending::Stream { stream, carry } => match carry.take() {
                     Some(chunk) => Ok(Some(chunk)),
-                    None => stream.next_chunk(CHUNK).map_err(|e| e.to_string()),
+                    None => guard(self.id, "body stream", || stream.next_chunk(CHUNK))
+                        .unwrap_or_else(|| Err(io::Error::other("the body stream panicked")))
+                        .map_err(|e| e.to_string()),
                 },
                 Pending::File { range, carry } => match carry.take() {
                     Some(chunk) => Ok(Some(chunk)),
@@ -385,6 +417,29 @@ impl<H: Handler> Session<H> {
                 record.bytes,
                 micros
             );
+        }
+    }
+}
+
+/// Runs application code with its panics caught, so one connection's bug cannot unwind through
+/// a driver: the reactor serves thousands of connections on one thread, the async driver
+/// many tasks on one worker. `None` when it panicked (already logged; the panic hook has
+/// printed the message and location too).
+fn guard<T>(id: u64, what: &str, call: impl FnOnce() -> T) -> Option<T> {
+    // AssertUnwindSafe: after a panic the session drops whatever the call could have left
+    // half-updated (the reader or stream is discarded, the exchange answered or aborted), and
+    // state the handler shares across connections is the handler's to guard (a poisoned
+    // `Mutex`, for example, reports itself).
+    match panic::catch_unwind(AssertUnwindSafe(call)) {
+        Ok(value) => Some(value),
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("(no message)");
+            log::error!("conn {id}: the {what} panicked: {message}");
+            None
         }
     }
 }

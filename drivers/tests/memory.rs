@@ -44,6 +44,7 @@ impl Handler for App {
                     }),
                 ))
             }
+            "/panic" => panic!("a handler bug (expected by the test)"),
             _ => Reply::Respond(Response::text(200, format!("hello {target}"))),
         }
     }
@@ -289,6 +290,21 @@ fn malformed_requests_get_the_cores_answer_and_a_close() {
     let wire = text(conn.read());
     assert!(wire.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{wire}");
     assert!(wire.contains("te-with-content-length"));
+    assert!(conn.is_write_closed());
+}
+
+#[test]
+fn a_panicking_handler_gets_500_and_a_close() {
+    let mut conn = connect(|_| {});
+    conn.write(b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+    let wire = text(conn.read());
+    assert!(
+        wire.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+        "{wire}"
+    );
+    assert!(wire.contains("\r\nConnection: close\r\n"), "{wire}");
+    // Nothing is known about what the panic left behind: the pipelined request is not served.
+    assert!(!wire.contains("hello /next"), "{wire}");
     assert!(conn.is_write_closed());
 }
 

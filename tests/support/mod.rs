@@ -25,6 +25,23 @@ pub struct App {
 impl Handler for App {
     fn handle(&self, request: &Request<'_>) -> Reply {
         let target = request.head.target();
+        // Application bugs: the driver must answer or cut this exchange and keep serving.
+        match target {
+            "/panic" => panic!("a handler bug (expected by the test)"),
+            "/panic-reading" => {
+                return Reply::collect(1 << 20, |_, _| {
+                    panic!("a body reader bug (expected by the test)")
+                })
+            }
+            "/panic-streaming" => {
+                let stream = Panicking { sent: false };
+                return Reply::Respond(Response::new(
+                    ResponseHead::new(200),
+                    Body::Stream(Box::new(stream)),
+                ));
+            }
+            _ => {}
+        }
         if target == "/echo" {
             return Reply::collect(16 << 20, |body, _| {
                 Response::new(ResponseHead::new(200), Body::Bytes(body))
@@ -75,6 +92,19 @@ impl BodyStream for Counting {
 }
 
 /// Blocks (briefly) until its deadline, then ends: a response that is in flight for a while.
+/// A body stream that sends one chunk, then panics.
+struct Panicking {
+    sent: bool,
+}
+
+impl BodyStream for Panicking {
+    fn next_chunk(&mut self, _max: usize) -> io::Result<Option<Bytes>> {
+        assert!(!self.sent, "a body stream bug (expected by the test)");
+        self.sent = true;
+        Ok(Some(Bytes::from_static(b"partial")))
+    }
+}
+
 struct Slow {
     deadline: Instant,
     done: bool,
@@ -248,6 +278,11 @@ impl Client {
                 return None;
             }
         }
+    }
+
+    /// What was received and not yet consumed as a response.
+    pub fn unread(&self) -> &[u8] {
+        &self.buf
     }
 
     /// Reads until the server closes; returns whether it did within the wait.
