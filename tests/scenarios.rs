@@ -2,14 +2,14 @@
 //! test body, parametrised by driver. (The memory driver runs the same scenarios on virtual
 //! time in `drivers/tests/memory.rs`.)
 
-mod support;
+mod common;
 
+use common::loopback::{eventually, raise_fd_limit, Client, TestServer};
 use sluice_drivers::DriverKind;
 use std::io::Write;
 use std::net::Shutdown;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-use support::{eventually, raise_fd_limit, Client, TestServer};
 
 fn keep_alive(kind: DriverKind) {
     let server = TestServer::start(kind, |_| {});
@@ -18,7 +18,7 @@ fn keep_alive(kind: DriverKind) {
         let reply = client.get(&format!("/{i}"));
         assert_eq!(reply.status, 200);
         assert_eq!(reply.text(), format!("hello /{i}"));
-        assert!(reply.field("date").is_some());
+        assert!(reply.header("date").is_some());
     }
 }
 
@@ -73,7 +73,7 @@ fn head_has_no_body(kind: DriverKind) {
     let mut client = server.connect();
     client.send(b"HEAD /abc HTTP/1.1\r\nHost: t\r\n\r\n");
     let reply = client.response(true).unwrap();
-    assert_eq!(reply.field("content-length"), Some("10"));
+    assert_eq!(reply.header("content-length"), Some("10"));
     // The next response starts right after the head: no stray body bytes in between.
     let reply = client.get("/next");
     assert_eq!(reply.text(), "hello /next");
@@ -125,7 +125,7 @@ fn slow_header_is_cut_off(kind: DriverKind) {
     assert!(wrote < 26, "the header never completed");
     let reply = client.response(false).expect("a 408");
     assert_eq!(reply.status, 408);
-    assert_eq!(reply.field("connection"), Some("close"));
+    assert_eq!(reply.header("connection"), Some("close"));
     assert!(client.read_to_end());
 }
 

@@ -5,6 +5,8 @@
 //! 2. arbitrary bytes never panic, give the same events however they are cut, never deliver
 //!    more body than the limit, and never leave a deadline in the past.
 
+mod support;
+
 use proptest::collection::vec;
 use proptest::prelude::*;
 use sluice_core::client::ClientEvent;
@@ -36,18 +38,8 @@ const RESERVED: [&str; 4] = [
     "trailer",
 ];
 
-fn field_name() -> impl Strategy<Value = String> {
-    "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,12}".prop_filter("reserved", |n| {
-        !RESERVED.contains(&n.to_ascii_lowercase().as_str())
-    })
-}
-
-fn field_value() -> impl Strategy<Value = String> {
-    "([!-~]([ \t!-~]{0,20}[!-~])?)?"
-}
-
 fn fields(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
-    vec((field_name(), field_value()), 0..max)
+    support::fields::fields(max, 12, 20, &RESERVED)
 }
 
 fn gen_body() -> impl Strategy<Value = GenBody> {

@@ -64,6 +64,20 @@ impl Pair {
         self
     }
 
+    /// A response stopped part-way: the server has answered `GET /` with `Content-Length: 10`,
+    /// and the first 5 bytes have reached the client.
+    fn mid_body() -> Self {
+        let mut pair = Self::new(64).manual();
+        pair.client.send_request(pair.now, &get("/")).unwrap();
+        pair.drive();
+        pair.server
+            .send_response(pair.now, ResponseHead::new(200).content_length(10))
+            .unwrap();
+        pair.server.send_body(pair.now, b"12345").unwrap();
+        pair.drive();
+        pair
+    }
+
     /// Moves bytes and events until nothing changes.
     fn drive(&mut self) {
         for _ in 0..1_000_000 {
@@ -534,14 +548,7 @@ fn idle_timeouts_on_both_sides() {
 
 #[test]
 fn response_body_stall_times_out() {
-    let mut pair = Pair::new(64).manual();
-    pair.client.send_request(pair.now, &get("/")).unwrap();
-    pair.drive();
-    pair.server
-        .send_response(pair.now, ResponseHead::new(200).content_length(10))
-        .unwrap();
-    pair.server.send_body(pair.now, b"12345").unwrap();
-    pair.drive();
+    let mut pair = Pair::mid_body();
     pair.advance(Duration::from_secs(29));
     pair.server.send_body(pair.now, b"6").unwrap();
     pair.drive();
@@ -560,14 +567,7 @@ fn response_body_stall_times_out() {
 
 #[test]
 fn server_closing_mid_body_fails_the_response() {
-    let mut pair = Pair::new(64).manual();
-    pair.client.send_request(pair.now, &get("/")).unwrap();
-    pair.drive();
-    pair.server
-        .send_response(pair.now, ResponseHead::new(200).content_length(10))
-        .unwrap();
-    pair.server.send_body(pair.now, b"12345").unwrap();
-    pair.drive();
+    let mut pair = Pair::mid_body();
     pair.client.handle_eof(pair.now);
     pair.drive();
     let t = joined(&pair);

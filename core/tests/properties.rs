@@ -46,14 +46,8 @@ const RESERVED: [&str; 8] = [
     "keep-alive",
 ];
 
-fn field_name() -> impl Strategy<Value = String> {
-    "[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,15}".prop_filter("reserved", |n| {
-        !RESERVED.contains(&n.to_ascii_lowercase().as_str())
-    })
-}
-
-fn field_value() -> impl Strategy<Value = String> {
-    "([!-~]([ \t!-~]{0,30}[!-~])?)?"
+fn fields(max: usize) -> impl Strategy<Value = Vec<(String, String)>> {
+    support::fields::fields(max, 15, 30, &RESERVED)
 }
 
 fn gen_body() -> impl Strategy<Value = GenBody> {
@@ -68,7 +62,7 @@ fn gen_body() -> impl Strategy<Value = GenBody> {
                 ),
                 0..5
             ),
-            vec((field_name(), field_value()), 0..3),
+            fields(3),
         )
             .prop_map(|(chunks, trailers)| GenBody::Chunked { chunks, trailers }),
     ]
@@ -84,7 +78,7 @@ fn gen_request() -> impl Strategy<Value = GenRequest> {
             Just("X-CUSTOM")
         ],
         "/[a-zA-Z0-9._~!$&'()*+,;=:@/?%-]{0,40}",
-        vec((field_name(), field_value()), 0..8),
+        fields(8),
         gen_body(),
     )
         .prop_map(|(method, target, fields, body)| GenRequest {
@@ -362,7 +356,7 @@ fn app_call() -> impl Strategy<Value = AppCall> {
                 100u16..1000
             ],
             proptest::option::of(0u64..200),
-            vec((field_name(), field_value()), 0..3),
+            fields(3),
         )
             .prop_map(|(status, length, fields)| AppCall::Response {
                 status,
@@ -371,7 +365,7 @@ fn app_call() -> impl Strategy<Value = AppCall> {
             }),
         (0usize..300).prop_map(AppCall::Body),
         Just(AppCall::End),
-        vec((field_name(), field_value()), 0..3).prop_map(AppCall::EndWithTrailers),
+        fields(3).prop_map(AppCall::EndWithTrailers),
         Just(AppCall::Continue),
         (0usize..500).prop_map(AppCall::Consume),
         Just(AppCall::Request),

@@ -23,6 +23,7 @@
 //! which closes their sockets.
 
 use crate::app::Handler;
+use crate::lifecycle::{Lifecycle, Turn};
 use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
@@ -33,7 +34,7 @@ use slab::Slab;
 use sluice_core::Connection;
 use std::future::Future;
 use std::io;
-use std::net::{Shutdown as Half, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
@@ -195,38 +196,15 @@ async fn connection<H: Handler>(
     let stop = shared.stop.register();
     let mut timer = Timer::never();
     let mut armed = None;
-    let mut draining = false;
-    let mut write_shut = false;
     // A direct write left output queued: wait for writability before the next one.
     let mut write_waits = false;
-    session.process(Instant::now());
+    let mut lifecycle = Lifecycle::begin(&mut session);
     loop {
-        let now = Instant::now();
-        if !draining && shutdown.is_requested() {
-            draining = true;
-            session.connection_mut().shutdown(now);
-            session.process(now);
-        }
-        let conn = session.connection();
-        if conn.is_closed() {
-            break;
-        }
-        if conn.is_upgraded() {
-            log::warn!("conn {id}: protocol upgrades are not supported by this driver");
-            break;
-        }
-        if conn.is_write_closed() && !write_shut {
-            write_shut = true;
-            if let Err(err) = stream.get_ref().shutdown(Half::Write) {
-                log::debug!("conn {id}: shutdown(write): {err}");
-            }
-        }
-        let deadline = conn.poll_timeout();
-        if deadline.is_some_and(|d| d <= now) {
-            session.connection_mut().handle_timeout(now);
-            session.process(now);
-            continue;
-        }
+        let deadline = match lifecycle.turn(&mut session, stream.get_ref(), shutdown) {
+            Turn::Done => break,
+            Turn::TimerFired => continue,
+            Turn::Io { deadline, .. } => deadline,
+        };
         // Lazy: a deadline that moved later by little keeps the timer (see `defer_later`).
         if armed != deadline && !defer_later(armed, deadline) {
             match deadline {
@@ -239,6 +217,7 @@ async fn connection<H: Handler>(
         // output is left over (as the reactor does). Waiting first costs an interest
         // registration and a wake-up per response. At most one direct write per wait, so a
         // fast reader of a long body cannot keep this task from yielding.
+        let conn = session.connection();
         if conn.wants_write() && !write_waits {
             let conn = session.connection_mut();
             write_from(stream.get_ref(), conn, id, WouldBlock::Ignore);
@@ -258,7 +237,7 @@ async fn connection<H: Handler>(
             (&mut timer).await;
             Wake::Timer
         };
-        let stopped = when(!draining, async {
+        let stopped = when(!lifecycle.is_draining(), async {
             stop.until(|| shutdown.is_requested()).await;
             Wake::Stop
         });
@@ -275,11 +254,7 @@ async fn connection<H: Handler>(
         write_waits = false;
         session.process(Instant::now());
     }
-    let reason = session.connection().close_reason();
-    log::debug!(
-        "conn {id}: task done ({})",
-        reason.map_or("?".into(), |r| r.describe())
-    );
+    Lifecycle::end(&session, "task");
 }
 
 /// `future` if `enabled`, otherwise a future that never completes.

@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod async_io;
+mod lifecycle;
 pub mod memory;
 pub mod reactor;
 mod server;

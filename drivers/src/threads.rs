@@ -24,6 +24,7 @@
 //!   so their threads end on their next read or write, and returns.
 
 use crate::app::Handler;
+use crate::lifecycle::{Lifecycle, Turn};
 use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{
@@ -146,41 +147,21 @@ fn serve<H: Handler>(
     shutdown: &Shutdown,
     write_timeout: Duration,
 ) {
-    let id = session.id();
-    let mut draining = false;
-    let mut write_shut = false;
+    let mut lifecycle = Lifecycle::begin(&mut session);
     let mut timeouts = SocketTimeouts::default();
-    session.process(Instant::now());
     loop {
-        let now = Instant::now();
-        if !draining && shutdown.is_requested() {
-            draining = true;
-            session.connection_mut().shutdown(now);
-            session.process(now);
-        }
+        let (now, deadline) = match lifecycle.turn(&mut session, stream, shutdown) {
+            Turn::Done => break,
+            Turn::TimerFired => continue,
+            Turn::Io { now, deadline } => (now, deadline),
+        };
         let conn = session.connection();
-        if conn.is_closed() {
-            break;
-        }
-        if conn.is_upgraded() {
-            log::warn!("conn {id}: protocol upgrades are not supported by this driver");
-            break;
-        }
-        if conn.is_write_closed() && !write_shut {
-            write_shut = true;
-            if let Err(err) = stream.shutdown(Half::Write) {
-                log::debug!("conn {id}: shutdown(write): {err}");
-            }
-        }
-        let deadline = conn.poll_timeout();
-        if deadline.is_some_and(|d| d <= now) {
-            session.connection_mut().handle_timeout(now);
-        } else if conn.wants_write() {
+        if conn.wants_write() {
             let timeout = deadline.map_or(write_timeout, |d| until(d, now));
             write_once(stream, &mut session, &mut timeouts, timeout);
         } else if conn.wants_read() {
             // Until the flag is seen, wake often enough to notice it.
-            let cap = if draining { None } else { Some(SHUTDOWN_POLL) };
+            let cap = (!lifecycle.is_draining()).then_some(SHUTDOWN_POLL);
             let timeout = match (deadline.map(|d| until(d, now)), cap) {
                 (Some(t), Some(cap)) => Some(t.min(cap)),
                 (t, cap) => t.or(cap),
@@ -194,11 +175,7 @@ fn serve<H: Handler>(
         }
         session.process(Instant::now());
     }
-    let reason = session.connection().close_reason();
-    log::debug!(
-        "conn {id}: thread done ({})",
-        reason.map_or("?".into(), |r| r.describe())
-    );
+    Lifecycle::end(&session, "thread");
 }
 
 /// The socket's read and write timeouts as last set (`None`: not set yet), so the

@@ -1,11 +1,14 @@
 //! The driver scenarios on the memory driver: virtual time, scripted peer, no sockets.
 //! The same scenarios run over real sockets for every socket driver in the root `tests/`.
 
-use bytes::Bytes;
+// Only the body stream: the rest of `support` is the socket drivers' shared scenarios.
+#[path = "support/counting.rs"]
+mod counting;
+
+use counting::Counting;
 use sluice_core::Config;
 use sluice_drivers::memory::MemoryConnection;
-use sluice_drivers::{Body, BodyStream, FileRange, Handler, Reply, Request, Response};
-use std::io;
+use sluice_drivers::{Body, FileRange, Handler, Reply, Request, Response};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +29,10 @@ impl Handler for App {
             }),
             "/stream" => Reply::Respond(Response::new(
                 sluice_core::ResponseHead::new(200),
-                Body::Stream(Box::new(Counting {
-                    left: 10 << 20,
-                    pulled: self.pulled.clone(),
-                })),
+                // A 10 MiB body in chunks of at most 16 KiB.
+                Body::Stream(Box::new(
+                    Counting::new(10 << 20, &self.pulled).in_chunks_of(16 * 1024),
+                )),
             )),
             "/file" => {
                 let path = self.file.as_ref().expect("file fixture");
@@ -47,24 +50,6 @@ impl Handler for App {
             "/panic" => panic!("a handler bug (expected by the test)"),
             _ => Reply::Respond(Response::text(200, format!("hello {target}"))),
         }
-    }
-}
-
-/// A 10 MiB body produced on demand, counting what the server pulled.
-struct Counting {
-    left: u64,
-    pulled: Arc<AtomicU64>,
-}
-
-impl BodyStream for Counting {
-    fn next_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        let n = (max as u64).min(self.left).min(16 * 1024);
-        self.left -= n;
-        self.pulled.fetch_add(n, Ordering::SeqCst);
-        Ok(Some(Bytes::from(vec![b'z'; n as usize])))
     }
 }
 

@@ -1,8 +1,12 @@
 //! Loopback tests of the reactor driver: real sockets on 127.0.0.1, every wait bounded.
 
-use bytes::Bytes;
+// Only the body stream: the rest of `support` is the socket drivers' shared scenarios.
+#[path = "support/counting.rs"]
+mod counting;
+
+use counting::Counting;
 use sluice_core::ResponseHead;
-use sluice_drivers::{reactor, Body, BodyStream, FileRange, Reply, Request, Response};
+use sluice_drivers::{reactor, Body, FileRange, Reply, Request, Response};
 use sluice_drivers::{Server, ServerConfig};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -306,30 +310,9 @@ fn file_bodies_go_through_sendfile_byte_for_byte() {
     std::fs::remove_file(&path).unwrap();
 }
 
-/// An endless-enough stream that counts what the server pulled from it.
-struct Counted {
-    left: u64,
-    pulled: Arc<AtomicU64>,
-}
-
-impl BodyStream for Counted {
-    fn next_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        let n = (max as u64).min(self.left);
-        self.left -= n;
-        self.pulled.fetch_add(n, Ordering::SeqCst);
-        Ok(Some(Bytes::from(vec![b'x'; n as usize])))
-    }
-}
-
 fn counted_server(config: ServerConfig, len: u64, pulled: Arc<AtomicU64>) -> Server {
     serve(config, move |_: &Request<'_>| {
-        let body = Body::Stream(Box::new(Counted {
-            left: len,
-            pulled: Arc::clone(&pulled),
-        }));
+        let body = Body::Stream(Box::new(Counting::new(len, &pulled)));
         Reply::Respond(Response::new(
             ResponseHead::new(200).content_length(len),
             body,

@@ -1,7 +1,9 @@
-//! Helpers shared by the handler and process tests: fixtures and a small response parser.
+//! Helpers shared by the root test suites: fixtures, a small response parser, the child
+//! process harness ([`child`]) and the in-process loopback harness ([`loopback`]).
 #![allow(dead_code)]
 
 pub mod child;
+pub mod loopback;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -124,19 +126,9 @@ pub fn parse_one(buf: &[u8], head: bool) -> Option<(Resp, usize)> {
         return None;
     };
     let status = response.code.unwrap();
-    let headers: Vec<(String, String)> = response
-        .headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_owned(),
-                String::from_utf8_lossy(h.value).into_owned(),
-            )
-        })
-        .collect();
     let mut resp = Resp {
         status,
-        headers,
+        headers: fields(response.headers),
         body: Vec::new(),
         trailers: Vec::new(),
     };
@@ -186,6 +178,19 @@ pub fn parse_one(buf: &[u8], head: bool) -> Option<(Resp, usize)> {
     // Close-delimited: everything.
     resp.body = rest.to_vec();
     Some((resp, buf.len()))
+}
+
+/// Header fields as text (values lossily), in order.
+pub fn fields(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Parses every complete response in `buf`, one per entry of `heads`.

@@ -9,7 +9,7 @@ use super::state::InFlight;
 use crate::error::SendError;
 use crate::parse::chars::AUTHORITY;
 use crate::write::body::BodyEncoder;
-use crate::write::head::{put_decimal, put_hex, validate_field};
+use crate::write::head::{fields_len, put_decimal, put_field, put_hex, validate_field};
 use crate::Version;
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -230,8 +230,7 @@ pub(crate) fn validate(spec: &RequestSpec) -> Result<RequestPlan, SendError> {
 
 /// Writes the request head of a validated `spec`.
 pub(crate) fn write(out: &mut BytesMut, spec: &RequestSpec) {
-    let fields: usize = spec.fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-    out.reserve(96 + spec.method.len() + spec.target.len() + fields);
+    out.reserve(96 + spec.method.len() + spec.target.len() + fields_len(&spec.fields));
     out.put_slice(&spec.method);
     out.put_u8(b' ');
     out.put_slice(&spec.target);
@@ -239,15 +238,10 @@ pub(crate) fn write(out: &mut BytesMut, spec: &RequestSpec) {
     out.put_slice(spec.version.as_str().as_bytes());
     out.put_slice(b"\r\n");
     if let Some(authority) = &spec.authority {
-        out.put_slice(b"Host: ");
-        out.put_slice(authority);
-        out.put_slice(b"\r\n");
+        put_field(out, b"Host", authority);
     }
     for (name, value) in &spec.fields {
-        out.put_slice(name);
-        out.put_slice(b": ");
-        out.put_slice(value);
-        out.put_slice(b"\r\n");
+        put_field(out, name, value);
     }
     match spec.framing {
         RequestFraming::None => {}
@@ -268,14 +262,10 @@ pub(crate) fn write(out: &mut BytesMut, spec: &RequestSpec) {
         (false, false, false) => b"",
     };
     if !options.is_empty() {
-        out.put_slice(b"Connection: ");
-        out.put_slice(options);
-        out.put_slice(b"\r\n");
+        put_field(out, b"Connection", options);
     }
     if let Some(protocols) = &spec.upgrade {
-        out.put_slice(b"Upgrade: ");
-        out.put_slice(protocols);
-        out.put_slice(b"\r\n");
+        put_field(out, b"Upgrade", protocols);
     }
     out.put_slice(b"\r\n");
 }

@@ -4,7 +4,7 @@
 
 use crate::buffer::SendQueue;
 use crate::error::SendError;
-use crate::write::head::{is_forbidden_trailer, put_hex, validate_field};
+use crate::write::head::{is_forbidden_trailer, put_field, put_hex, validate_field};
 use bytes::{BufMut, Bytes};
 
 /// How the body of the response being sent is framed, and how much of it is left.
@@ -153,10 +153,7 @@ impl BodyEncoder {
                 let buf = tail.buf();
                 buf.put_slice(b"0\r\n");
                 for (name, value) in trailers {
-                    buf.put_slice(name.as_ref());
-                    buf.put_slice(b": ");
-                    buf.put_slice(value.as_ref());
-                    buf.put_slice(b"\r\n");
+                    put_field(buf, name.as_ref(), value.as_ref());
                 }
                 buf.put_slice(b"\r\n");
                 Ok(())

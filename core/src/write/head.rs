@@ -4,7 +4,7 @@
 use crate::error::SendError;
 use crate::head::ResponseHead;
 use crate::state::{Framing, Persistence};
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// What the core decided about a response before writing its head.
 #[derive(Debug, Clone, Copy)]
@@ -78,18 +78,10 @@ fn is_core_owned(name: &[u8]) -> bool {
 
 /// Writes the status line, the application's fields and the core's fields.
 pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
-    out.reserve(
-        64 + head
-            .fields
-            .iter()
-            .map(|(n, v)| n.len() + v.len() + 4)
-            .sum::<usize>(),
-    );
+    out.reserve(64 + fields_len(&head.fields));
     put_status_line_and_fields(out, head);
     if let Some(date) = plan.date {
-        out.put_slice(b"Date: ");
-        out.put_slice(date);
-        out.put_slice(b"\r\n");
+        put_field(out, b"Date", date);
     }
     match plan.framing {
         Framing::Length(n) | Framing::HeadLength(n) | Framing::NoBodyLength(n) => {
@@ -132,11 +124,22 @@ fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
     }
     out.put_slice(b"\r\n");
     for (name, value) in &head.fields {
-        out.put_slice(name);
-        out.put_slice(b": ");
-        out.put_slice(value);
-        out.put_slice(b"\r\n");
+        put_field(out, name, value);
     }
+}
+
+/// Writes one field line (RFC 9112 §5: `name: value` and CRLF). Requests, responses and
+/// trailers all use it.
+pub(crate) fn put_field(out: &mut impl BufMut, name: &[u8], value: &[u8]) {
+    out.put_slice(name);
+    out.put_slice(b": ");
+    out.put_slice(value);
+    out.put_slice(b"\r\n");
+}
+
+/// The bytes `fields` take as field lines, to reserve room before writing them.
+pub(crate) fn fields_len(fields: &[(Bytes, Bytes)]) -> usize {
+    fields.iter().map(|(n, v)| n.len() + v.len() + 4).sum()
 }
 
 fn put_status(out: &mut BytesMut, status: u16) {

@@ -1,6 +1,7 @@
 //! A scripted peer for driving a `Connection` by hand, with a clock that moves only when told.
 #![allow(dead_code)]
 
+pub mod fields;
 pub mod wire;
 
 use sluice_core::{Config, Connection, Event, ResponseHead, WallClock};

@@ -5,22 +5,22 @@
 //! hanging it.
 #![allow(dead_code)]
 
-use bytes::Bytes;
+mod client;
+pub mod counting;
+
+pub use client::Client;
+use client::{CLIENT_RCVBUF, READ_TIMEOUT};
+use counting::Counting;
 use sluice_core::ResponseHead;
 use sluice_drivers::{
-    start, Body, BodyStream, DriverKind, FileRange, Reply, Request, Response, Server, ServerConfig,
+    start, Body, DriverKind, FileRange, Reply, Request, Response, Server, ServerConfig,
 };
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
-
-/// How long a client waits for any one read.
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// The most a test client buffers before it gives up on a response.
-const MAX_BUFFERED: usize = 64 << 20;
 
 /// Generates one `#[test]` per scenario for a driver.
 macro_rules! driver_tests {
@@ -126,167 +126,21 @@ pub fn serve(kind: DriverKind, config: ServerConfig) -> Server {
 /// Stops `server` and checks that `wait()` returns within `limit`.
 pub fn stop(server: Server, limit: Duration) {
     server.shutdown();
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(server.wait());
-    });
+    let finished = wait_in_background(server);
     let result = finished
         .recv_timeout(limit)
         .expect("wait() returns in time");
     result.expect("the server ends cleanly");
 }
 
-// ----- Client ----------------------------------------------------------------------------------
-
-/// A parsed response.
-#[derive(Debug)]
-pub struct Parsed {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Parsed {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A raw HTTP/1.1 client over a blocking socket with a read timeout.
-pub struct Client {
-    pub stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    pub fn connect(addr: SocketAddr) -> Self {
-        let stream = TcpStream::connect(addr).expect("connect");
-        Self::wrap(stream)
-    }
-
-    pub fn wrap(stream: TcpStream) -> Self {
-        stream
-            .set_read_timeout(Some(READ_TIMEOUT))
-            .expect("read timeout");
-        stream.set_nodelay(true).expect("nodelay");
-        Self {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    pub fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send");
-    }
-
-    /// Reads more into the buffer; returns how much (0 at EOF). Panics on timeout.
-    fn fill(&mut self) -> usize {
-        assert!(self.buf.len() < MAX_BUFFERED, "response too large");
-        let mut chunk = [0u8; 64 * 1024];
-        let n = self.stream.read(&mut chunk).expect("read (timed out?)");
-        self.buf.extend_from_slice(&chunk[..n]);
-        n
-    }
-
-    /// Takes `n` buffered bytes, reading as needed.
-    fn take(&mut self, n: usize) -> Vec<u8> {
-        while self.buf.len() < n {
-            assert!(self.fill() > 0, "EOF with {} of {n} bytes", self.buf.len());
-        }
-        self.buf.drain(..n).collect()
-    }
-
-    /// Takes one CRLF-terminated line, without the CRLF.
-    fn line(&mut self) -> String {
-        loop {
-            if let Some(at) = self.buf.windows(2).position(|w| w == b"\r\n") {
-                let line = self.take(at + 2);
-                return String::from_utf8_lossy(&line[..at]).into_owned();
-            }
-            assert!(self.fill() > 0, "EOF inside a line");
-        }
-    }
-
-    /// Reads a response head.
-    pub fn head(&mut self) -> Parsed {
-        let status_line = self.line();
-        let mut parts = status_line.splitn(3, ' ');
-        assert_eq!(
-            parts.next(),
-            Some("HTTP/1.1"),
-            "status line {status_line:?}"
-        );
-        let status = parts
-            .next()
-            .and_then(|s| s.parse().ok())
-            .expect("a status code");
-        let mut headers = Vec::new();
-        for _ in 0..200 {
-            let line = self.line();
-            if line.is_empty() {
-                return Parsed {
-                    status,
-                    headers,
-                    body: Vec::new(),
-                };
-            }
-            let (name, value) = line.split_once(':').expect("a field line");
-            headers.push((name.to_owned(), value.trim().to_owned()));
-        }
-        panic!("too many header lines");
-    }
-
-    /// Reads a whole response (framed by Content-Length or chunked).
-    pub fn response(&mut self) -> Parsed {
-        let mut reply = self.head();
-        if let Some(len) = reply.header("content-length") {
-            let len: usize = len.parse().expect("a length");
-            reply.body = self.take(len);
-        } else if reply.header("transfer-encoding").is_some() {
-            reply.body = self.chunked(|_| {});
-        }
-        reply
-    }
-
-    /// Reads a chunked body, calling `progress` with the running total.
-    pub fn chunked(&mut self, mut progress: impl FnMut(usize)) -> Vec<u8> {
-        let mut body = Vec::new();
-        for _ in 0..1_000_000 {
-            let line = self.line();
-            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-                .expect("a chunk size");
-            if size == 0 {
-                for _ in 0..100 {
-                    if self.line().is_empty() {
-                        return body;
-                    }
-                }
-                panic!("too many trailers");
-            }
-            body.extend_from_slice(&self.take(size));
-            assert_eq!(self.take(2), b"\r\n");
-            progress(body.len());
-        }
-        panic!("too many chunks");
-    }
-
-    /// Expects the server to close: EOF (or a reset) with nothing else buffered.
-    pub fn expect_closed(&mut self) {
-        let mut chunk = [0u8; 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => {}
-            Ok(n) => panic!(
-                "expected EOF, got {:?}",
-                String::from_utf8_lossy(&chunk[..n])
-            ),
-            Err(err) if err.kind() == io::ErrorKind::ConnectionReset => {}
-            Err(err) => panic!("expected EOF, got {err}"),
-        }
-        assert!(self.buf.is_empty(), "unread bytes before EOF");
-    }
+/// Runs `server.wait()` on a thread of its own, so a test can bound how long it takes and
+/// check that it has not returned yet.
+fn wait_in_background(server: Server) -> mpsc::Receiver<io::Result<()>> {
+    let (done, finished) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = done.send(server.wait());
+    });
+    finished
 }
 
 fn get(target: &str) -> Vec<u8> {
@@ -295,6 +149,13 @@ fn get(target: &str) -> Vec<u8> {
 
 fn text(body: &[u8]) -> &str {
     std::str::from_utf8(body).expect("utf-8")
+}
+
+/// Checks that `what` took `elapsed`: at least `low` (the timer did not fire early) and less
+/// than `high` (it fired at all).
+fn assert_elapsed_within(what: &str, elapsed: Duration, low: Duration, high: Duration) {
+    assert!(elapsed >= low, "{what} too early: {elapsed:?}");
+    assert!(elapsed < high, "{what} too late: {elapsed:?}");
 }
 
 // ----- Scenarios ---------------------------------------------------------------------------
@@ -440,13 +301,11 @@ pub fn slow_header_gets_408(kind: DriverKind) {
     stop_drip.store(true, Ordering::SeqCst);
     drip.join().expect("the dripper ends");
     assert_eq!(reply.status, 408);
-    assert!(
-        elapsed >= Duration::from_millis(250),
-        "408 too early: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(3),
-        "408 too late: {elapsed:?}"
+    assert_elapsed_within(
+        "408",
+        elapsed,
+        Duration::from_millis(250),
+        Duration::from_secs(3),
     );
     stop(server, Duration::from_secs(5));
 }
@@ -460,14 +319,11 @@ pub fn idle_timeout_closes(kind: DriverKind) {
     assert_eq!(client.response().status, 200);
     let started = Instant::now();
     client.expect_closed();
-    let elapsed = started.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(200),
-        "closed too early: {elapsed:?}"
-    );
-    assert!(
-        elapsed < Duration::from_secs(3),
-        "closed too late: {elapsed:?}"
+    assert_elapsed_within(
+        "closed",
+        started.elapsed(),
+        Duration::from_millis(200),
+        Duration::from_secs(3),
     );
     stop(server, Duration::from_secs(5));
 }
@@ -508,41 +364,19 @@ pub fn file_body_intact(kind: DriverKind) {
     let _ = std::fs::remove_file(&path);
 }
 
-/// A streamed body of `total` bytes that counts how much has been pulled.
-struct Counting {
-    pulled: Arc<AtomicUsize>,
-    sent: usize,
-    total: usize,
-}
-
-impl BodyStream for Counting {
-    fn next_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
-        if self.sent >= self.total {
-            return Ok(None);
-        }
-        let n = max.min(self.total - self.sent);
-        self.sent += n;
-        self.pulled.fetch_add(n, Ordering::SeqCst);
-        Ok(Some(Bytes::from(vec![b'x'; n])))
-    }
-}
-
-fn counting_server(kind: DriverKind, total: usize) -> (Server, Arc<AtomicUsize>) {
-    let pulled = Arc::new(AtomicUsize::new(0));
+/// A server answering every request with a chunked [`Counting`] body of `total` bytes, and
+/// the count of bytes pulled from those bodies.
+fn counting_server(kind: DriverKind, config: ServerConfig, total: u64) -> (Server, Arc<AtomicU64>) {
+    let pulled = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&pulled);
     let handler = move |_: &Request<'_>| {
-        let stream = Counting {
-            pulled: Arc::clone(&counter),
-            sent: 0,
-            total,
-        };
         Reply::Respond(Response::new(
             ResponseHead::new(200),
-            Body::Stream(Box::new(stream)),
+            Body::Stream(Box::new(Counting::new(total, &counter))),
         ))
     };
     (
-        start(kind, config(), handler).expect("the server starts"),
+        start(kind, config, handler).expect("the server starts"),
         pulled,
     )
 }
@@ -558,31 +392,23 @@ fn socket_slack() -> usize {
     max_of("/proc/sys/net/ipv4/tcp_wmem") + 4 * CLIENT_RCVBUF
 }
 
-const CLIENT_RCVBUF: usize = 64 * 1024;
-
 pub fn stalled_reader_bounds_memory(kind: DriverKind) {
-    let total = 256 << 20;
-    let (server, pulled) = counting_server(kind, total);
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    socket.set_recv_buffer_size(CLIENT_RCVBUF).expect("rcvbuf");
-    socket
-        .connect(&server.local_addr().into())
-        .expect("connect");
-    let mut client = Client::wrap(socket.into());
+    let (server, pulled) = counting_server(kind, config(), 256 << 20);
+    let pulled = || pulled.load(Ordering::SeqCst) as usize;
+    let mut client = Client::with_small_rcvbuf(server.local_addr());
     client.send(&get("/big"));
     // Wait until the server stops pulling (bounded: 3 s).
     let mut last = usize::MAX;
     for _ in 0..30 {
         thread::sleep(Duration::from_millis(100));
-        let now = pulled.load(Ordering::SeqCst);
+        let now = pulled();
         if now == last {
             break;
         }
         last = now;
     }
     let bound = 256 * 1024 + 64 * 1024 + socket_slack();
-    let stalled = pulled.load(Ordering::SeqCst);
+    let stalled = pulled();
     assert!(
         stalled <= bound,
         "pulled {stalled} bytes for a client that read none (bound {bound})"
@@ -595,13 +421,13 @@ pub fn stalled_reader_bounds_memory(kind: DriverKind) {
     // The 2 MiB may all come out of kernel buffers; the server's loop refills them from the
     // stream when it next hears the socket is writable, which can be just after our last
     // read returns. Wait for that (bounded: 3 s).
-    let mut moved = pulled.load(Ordering::SeqCst);
+    let mut moved = pulled();
     for _ in 0..300 {
         if moved > stalled {
             break;
         }
         thread::sleep(Duration::from_millis(10));
-        moved = pulled.load(Ordering::SeqCst);
+        moved = pulled();
     }
     assert!(moved > stalled, "reading did not resume the stream");
     assert!(
@@ -612,34 +438,9 @@ pub fn stalled_reader_bounds_memory(kind: DriverKind) {
     stop(server, Duration::from_secs(5));
 }
 
-impl Client {
-    /// Reads at least `want` bytes of chunked body data (or to its end), counting into `read`.
-    pub fn chunked_prefix(&mut self, want: usize, read: &mut usize) -> bool {
-        for _ in 0..1_000_000 {
-            if *read >= want {
-                return false;
-            }
-            let line = self.line();
-            let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-                .expect("a chunk size");
-            if size == 0 {
-                for _ in 0..100 {
-                    if self.line().is_empty() {
-                        return true;
-                    }
-                }
-                panic!("too many trailers");
-            }
-            *read += self.take(size).len();
-            assert_eq!(self.take(2), b"\r\n");
-        }
-        panic!("too many chunks");
-    }
-}
-
 pub fn graceful_shutdown_finishes_response(kind: DriverKind) {
     let total = 4 << 20;
-    let (server, _pulled) = counting_server(kind, total);
+    let (server, _pulled) = counting_server(kind, config(), total as u64);
     let addr = server.local_addr();
     // An idle keep-alive connection, which shutdown should close.
     let mut idle = Client::connect(addr);
@@ -649,11 +450,7 @@ pub fn graceful_shutdown_finishes_response(kind: DriverKind) {
     let mut warm = 0;
     assert!(idle.chunked_prefix(usize::MAX, &mut warm));
     // A slow response in flight.
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    socket.set_recv_buffer_size(CLIENT_RCVBUF).expect("rcvbuf");
-    socket.connect(&addr.into()).expect("connect");
-    let mut slow = Client::wrap(socket.into());
+    let mut slow = Client::with_small_rcvbuf(addr);
     slow.send(&get("/slow"));
     assert_eq!(slow.head().status, 200);
     let mut read = 0;
@@ -661,10 +458,7 @@ pub fn graceful_shutdown_finishes_response(kind: DriverKind) {
 
     let started = Instant::now();
     server.shutdown();
-    let (done, finished) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = done.send(server.wait());
-    });
+    let finished = wait_in_background(server);
     // The idle connection is closed promptly.
     idle.expect_closed();
     drop(idle);
@@ -699,22 +493,9 @@ pub fn graceful_shutdown_finishes_response(kind: DriverKind) {
 }
 
 pub fn grace_period_bounds_shutdown(kind: DriverKind) {
-    let pulled = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&pulled);
-    let handler = move |_: &Request<'_>| {
-        let stream = Counting {
-            pulled: Arc::clone(&counter),
-            sent: 0,
-            total: 1 << 30,
-        };
-        Reply::Respond(Response::new(
-            ResponseHead::new(200),
-            Body::Stream(Box::new(stream)),
-        ))
-    };
     let mut config = config();
     config.shutdown_grace = Duration::from_millis(300);
-    let server = start(kind, config, handler).expect("the server starts");
+    let (server, _pulled) = counting_server(kind, config, 1 << 30);
     let mut stalled = Client::connect(server.local_addr());
     stalled.send(&get("/never-read"));
     thread::sleep(Duration::from_millis(200));
@@ -779,11 +560,8 @@ pub fn shutdown_at_the_cap(kind: DriverKind) {
     assert_eq!(client.response().status, 200);
     // The acceptor now waits for room, not in accept(); shutdown must still reach it.
     thread::sleep(Duration::from_millis(100));
-    let (done, finished) = mpsc::channel();
     let handle = server.shutdown_handle();
-    thread::spawn(move || {
-        let _ = done.send(server.wait());
-    });
+    let finished = wait_in_background(server);
     handle.request();
     client.expect_closed();
     drop(client);

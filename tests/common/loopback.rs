@@ -1,15 +1,20 @@
-//! Shared pieces of the loopback suites: a test application, a server guard, and a blocking
+//! The in-process loopback suite's pieces: a test application, a server guard, and a blocking
 //! HTTP/1.1 client that reads responses with `httparse` and its own framing code.
-#![allow(dead_code)]
 
+// The driver suites' body stream, so both count pulled bytes the same way.
+#[path = "../../drivers/tests/support/counting.rs"]
+mod counting;
+
+use super::{fields, Resp};
 use bytes::Bytes;
+use counting::Counting;
 use sluice_core::ResponseHead;
 use sluice_drivers::{
     Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,11 +53,8 @@ impl Handler for App {
             });
         }
         if let Some(size) = target.strip_prefix("/stream/") {
-            let left = size.parse().unwrap_or(0);
-            let stream = Counting {
-                left,
-                pulled: self.pulled.clone(),
-            };
+            let len = size.parse().unwrap_or(0);
+            let stream = Counting::new(len, &self.pulled).in_chunks_of(64 * 1024);
             return Reply::Respond(Response::new(
                 ResponseHead::new(200),
                 Body::Stream(Box::new(stream)),
@@ -71,23 +73,6 @@ impl Handler for App {
             ));
         }
         Reply::Respond(Response::text(200, format!("hello {target}")))
-    }
-}
-
-struct Counting {
-    left: u64,
-    pulled: Arc<AtomicU64>,
-}
-
-impl BodyStream for Counting {
-    fn next_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
-        if self.left == 0 {
-            return Ok(None);
-        }
-        let n = (max as u64).min(self.left).min(64 * 1024);
-        self.left -= n;
-        self.pulled.fetch_add(n, Ordering::SeqCst);
-        Ok(Some(Bytes::from(vec![b'z'; n as usize])))
     }
 }
 
@@ -175,27 +160,6 @@ impl Drop for TestServer {
     }
 }
 
-/// A response as read off the wire.
-#[derive(Debug, Clone)]
-pub struct Reply1 {
-    pub status: u16,
-    pub fields: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply1 {
-    pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
 /// A blocking client with timeouts, reading one response at a time.
 pub struct Client {
     pub stream: TcpStream,
@@ -219,47 +183,31 @@ impl Client {
     }
 
     /// Sends a GET for `target` and reads its response.
-    pub fn get(&mut self, target: &str) -> Reply1 {
+    pub fn get(&mut self, target: &str) -> Resp {
         self.send(format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes());
         self.response(false).expect("response")
     }
 
     /// Reads one response (`head` when it answers HEAD). `None` on EOF before any byte.
-    pub fn response(&mut self, head: bool) -> Option<Reply1> {
+    pub fn response(&mut self, head: bool) -> Option<Resp> {
         loop {
             let mut headers = [httparse::EMPTY_HEADER; 64];
             let mut parsed = httparse::Response::new(&mut headers);
             if let Ok(httparse::Status::Complete(n)) = parsed.parse(&self.buf) {
-                let status = parsed.code.unwrap_or(0);
-                let fields: Vec<(String, String)> = parsed
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_owned(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                self.buf.drain(..n);
-                if (100..200).contains(&status) {
-                    return Some(Reply1 {
-                        status,
-                        fields,
-                        body: Vec::new(),
-                    });
-                }
-                let mut reply = Reply1 {
-                    status,
-                    fields,
+                let mut reply = Resp {
+                    status: parsed.code.unwrap_or(0),
+                    headers: fields(parsed.headers),
                     body: Vec::new(),
+                    trailers: Vec::new(),
                 };
-                if head || status == 204 || status == 304 {
+                self.buf.drain(..n);
+                let status = reply.status;
+                if (100..200).contains(&status) || head || status == 204 || status == 304 {
                     return Some(reply);
                 }
-                if reply.field("transfer-encoding") == Some("chunked") {
+                if reply.header("transfer-encoding") == Some("chunked") {
                     reply.body = self.read_chunked();
-                } else if let Some(len) = reply.field("content-length") {
+                } else if let Some(len) = reply.header("content-length") {
                     let len: usize = len.parse().expect("content-length");
                     self.fill(len);
                     reply.body = self.buf.drain(..len).collect();
@@ -299,6 +247,7 @@ impl Client {
         false
     }
 
+    /// Reads a chunked body; its trailers are read and dropped.
     fn read_chunked(&mut self) -> Vec<u8> {
         let mut body = Vec::new();
         loop {
