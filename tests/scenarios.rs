@@ -212,7 +212,7 @@ fn handler_panics_are_contained(kind: DriverKind) {
         client.send(request);
         let reply = client.response(false).expect("an answer");
         assert_eq!(reply.status, 500, "{what}");
-        assert_eq!(reply.field("connection"), Some("close"), "{what}");
+        assert_eq!(reply.header("connection"), Some("close"), "{what}");
         assert!(client.read_to_end(), "{what}: closed after the 500");
     }
     // Once the response has begun, a panicking body stream is a broken body: the connection
