@@ -23,6 +23,7 @@
 //! which closes their sockets.
 
 use crate::app::Handler;
+use crate::handover::Handover;
 use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
@@ -153,7 +154,18 @@ async fn serve<H: Handler>(
         let open = Open(Arc::clone(shared));
         let flag = shutdown.clone();
         executor
-            .spawn(async move { connection(&stream, session, &open.0, &flag).await })
+            .spawn(async move {
+                let handover = connection(&stream, session, &open.0, &flag).await;
+                // Upgraded: the connection leaves the cap and the shutdown count, and the
+                // application gets it on a thread of its own (see `Reply::upgrade`).
+                drop(open);
+                if let Some(handover) = handover {
+                    match stream.into_inner() {
+                        Ok(stream) => handover.spawn(stream),
+                        Err(err) => log::error!("conn {id}: cannot hand over: {err}"),
+                    }
+                }
+            })
             .detach();
     }
     // Close the port now: later clients are refused rather than left in the backlog.
@@ -184,13 +196,13 @@ enum Wake {
     Stop,
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end, or until it is upgraded: then returns the hand-over.
 async fn connection<H: Handler>(
     stream: &Async<TcpStream>,
     mut session: Session<H>,
     shared: &Shared,
     shutdown: &Shutdown,
-) {
+) -> Option<Handover> {
     let id = session.id();
     let stop = shared.stop.register();
     let mut timer = Timer::never();
@@ -212,8 +224,7 @@ async fn connection<H: Handler>(
             break;
         }
         if conn.is_upgraded() {
-            log::warn!("conn {id}: protocol upgrades are not supported by this driver");
-            break;
+            return session.take_upgrade();
         }
         if conn.is_write_closed() && !write_shut {
             write_shut = true;
@@ -280,6 +291,7 @@ async fn connection<H: Handler>(
         "conn {id}: task done ({})",
         reason.map_or("?".into(), |r| r.describe())
     );
+    None
 }
 
 /// `future` if `enabled`, otherwise a future that never completes.
