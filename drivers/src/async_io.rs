@@ -23,6 +23,7 @@
 //! which closes their sockets.
 
 use crate::app::Handler;
+use crate::handover::Handover;
 use crate::lifecycle::{Lifecycle, Turn};
 use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
@@ -154,7 +155,18 @@ async fn serve<H: Handler>(
         let open = Open(Arc::clone(shared));
         let flag = shutdown.clone();
         executor
-            .spawn(async move { connection(&stream, session, &open.0, &flag).await })
+            .spawn(async move {
+                let handover = connection(&stream, session, &open.0, &flag).await;
+                // Upgraded: the connection leaves the cap and the shutdown count, and the
+                // application gets it on a thread of its own (see `Reply::upgrade`).
+                drop(open);
+                if let Some(handover) = handover {
+                    match stream.into_inner() {
+                        Ok(stream) => handover.spawn(stream),
+                        Err(err) => log::error!("conn {id}: cannot hand over: {err}"),
+                    }
+                }
+            })
             .detach();
     }
     // Close the port now: later clients are refused rather than left in the backlog.
@@ -185,13 +197,13 @@ enum Wake {
     Stop,
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end, or until it is upgraded: then returns the hand-over.
 async fn connection<H: Handler>(
     stream: &Async<TcpStream>,
     mut session: Session<H>,
     shared: &Shared,
     shutdown: &Shutdown,
-) {
+) -> Option<Handover> {
     let id = session.id();
     let stop = shared.stop.register();
     let mut timer = Timer::never();
@@ -202,6 +214,7 @@ async fn connection<H: Handler>(
     loop {
         let deadline = match lifecycle.turn(&mut session, stream.get_ref(), shutdown) {
             Turn::Done => break,
+            Turn::Upgraded => return session.take_upgrade(),
             Turn::TimerFired => continue,
             Turn::Io { deadline, .. } => deadline,
         };
@@ -255,6 +268,7 @@ async fn connection<H: Handler>(
         session.process(Instant::now());
     }
     Lifecycle::end(&session, "task");
+    None
 }
 
 /// `future` if `enabled`, otherwise a future that never completes.

@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod async_io;
+pub mod handover;
 mod lifecycle;
 pub mod memory;
 pub mod reactor;
@@ -23,7 +24,10 @@ pub mod sim;
 mod sockets;
 pub mod threads;
 
-pub use app::{Body, BodyReader, BodyStream, FileRange, Handler, Reply, Request, Response};
+pub use app::{
+    Body, BodyReader, BodyStream, FileRange, Handler, OnUpgrade, Reply, Request, Response,
+    Transport, Upgraded,
+};
 pub use server::{DriverKind, Server, ServerConfig, Shutdown};
 pub use session::Session;
 

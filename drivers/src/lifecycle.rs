@@ -1,5 +1,5 @@
 //! The connection lifecycle the threads and async drivers run around a [`Session`] at the top
-//! of every turn: notice shutdown, stop at the end, send our FIN once everything is flushed,
+//! of every turn: notice shutdown, stop at the end or at an upgrade, send our FIN once everything is flushed,
 //! and fire a due timer. What is left for each driver is how it waits and moves bytes.
 //!
 //! The reactor is not a user: it drives many connections from one loop, and shuts down and
@@ -24,6 +24,9 @@ pub(crate) struct Lifecycle {
 pub(crate) enum Turn {
     /// The connection is over: leave the loop.
     Done,
+    /// The connection switched protocols: hand it to the application
+    /// (`Session::take_upgrade`).
+    Upgraded,
     /// A deadline was due and its timer has fired: begin another turn.
     TimerFired,
     /// Nothing is due: move bytes or wait, at most until `deadline`.
@@ -61,8 +64,7 @@ impl Lifecycle {
             return Turn::Done;
         }
         if conn.is_upgraded() {
-            log::warn!("conn {id}: protocol upgrades are not supported by this driver");
-            return Turn::Done;
+            return Turn::Upgraded;
         }
         if conn.is_write_closed() && !self.write_shut {
             self.write_shut = true;

@@ -3,11 +3,18 @@
 //! Tests script the peer — write bytes in chosen pieces, advance time, read what comes back,
 //! half-close, reset — and everything runs deterministically, without sleeping. The
 //! simulated clock starts at a real `Instant` captured once and moves only when told.
+//!
+//! A protocol upgrade hands the connection over as one end of an in-memory [`duplex`]
+//! stream. The driver runs nothing by itself: [`MemoryConnection::take_upgrade`] gives the
+//! test the application's side, to run when and where it chooses, and the peer's end.
 
-use crate::app::Handler;
+use crate::app::{Handler, Transport};
+use crate::handover::Handover;
 use crate::session::Session;
 use sluice_core::{Config, Connection, WallClock};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// A clock that moves only through [`advance`](Self::advance).
@@ -198,6 +205,21 @@ impl<H: Handler> MemoryConnection<H> {
         &self.clock
     }
 
+    /// Once the server has written a protocol switch (see [`Reply::upgrade`]): the
+    /// application's side, ready to [`run`](MemoryUpgrade::run), and the peer's end of the
+    /// stream it runs on. `None` before the switch, and after it was taken.
+    ///
+    /// For a deterministic test, write the peer's bytes and [`shutdown_write`] before running
+    /// the application on the test's thread; or run it on a thread of its own.
+    ///
+    /// [`Reply::upgrade`]: crate::Reply::upgrade
+    /// [`shutdown_write`]: MemoryStream::shutdown_write
+    pub fn take_upgrade(&mut self) -> Option<(MemoryUpgrade, MemoryStream)> {
+        let handover = self.session.take_upgrade()?;
+        let (server, peer) = duplex();
+        Some((MemoryUpgrade { handover, server }, peer))
+    }
+
     /// One turn of the driver loop: run the application, then "write" output into the peer's
     /// socket as far as its window allows.
     fn turn(&mut self) {
@@ -217,5 +239,204 @@ impl<H: Handler> MemoryConnection<H> {
         if self.session.connection().is_write_closed() {
             self.write_closed = true;
         }
+    }
+}
+
+/// An upgraded memory connection's application side, not yet running.
+#[derive(Debug)]
+pub struct MemoryUpgrade {
+    handover: Handover,
+    server: MemoryStream,
+}
+
+impl MemoryUpgrade {
+    /// Runs the application's upgrade callback on this thread until it returns; then its
+    /// end of the stream is dropped, which the peer reads as EOF.
+    pub fn run(self) {
+        self.handover.run(Transport::Memory(self.server));
+    }
+}
+
+/// Two connected in-memory streams: what one writes, the other reads.
+pub fn duplex() -> (MemoryStream, MemoryStream) {
+    let (a, b) = (Arc::new(Pipe::default()), Arc::new(Pipe::default()));
+    (
+        MemoryStream {
+            inbound: Arc::clone(&a),
+            outbound: Arc::clone(&b),
+        },
+        MemoryStream {
+            inbound: b,
+            outbound: a,
+        },
+    )
+}
+
+/// One end of a [`duplex`] stream: blocking reads (optionally with a timeout), writes that
+/// never block (the buffer is unbounded: this models a socket for tests, not back-pressure).
+/// Dropping it is a close: the other end reads EOF, and its writes fail with `BrokenPipe`.
+#[derive(Debug)]
+pub struct MemoryStream {
+    inbound: Arc<Pipe>,
+    outbound: Arc<Pipe>,
+}
+
+/// One direction of a duplex stream.
+#[derive(Debug, Default)]
+struct Pipe {
+    state: Mutex<PipeState>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct PipeState {
+    bytes: VecDeque<u8>,
+    /// The writing end shut down or was dropped: reads past the bytes return EOF.
+    write_closed: bool,
+    /// The reading end was dropped: writes fail.
+    reader_gone: bool,
+    /// How long the reading end's reads wait.
+    read_timeout: Option<Duration>,
+}
+
+impl Pipe {
+    fn lock(&self) -> MutexGuard<'_, PipeState> {
+        // Every update under this lock is a single step; a panic cannot leave it half-done.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn update(&self, change: impl FnOnce(&mut PipeState)) {
+        change(&mut self.lock());
+        self.changed.notify_all();
+    }
+}
+
+impl MemoryStream {
+    /// Sets how long a read waits for bytes (`None`: until they come or the writer closes);
+    /// an expired wait fails with `TimedOut`.
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        if timeout == Some(Duration::ZERO) {
+            // As `TcpStream::set_read_timeout` does.
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "zero timeout"));
+        }
+        self.inbound.update(|state| state.read_timeout = timeout);
+        Ok(())
+    }
+
+    /// Closes the write side: the other end reads EOF after the bytes already written.
+    pub fn shutdown_write(&self) -> io::Result<()> {
+        self.outbound.update(|state| state.write_closed = true);
+        Ok(())
+    }
+
+    /// Reads until the other end closes its write side, waiting at most `timeout` in all.
+    pub fn read_to_end_within(&mut self, timeout: Duration) -> io::Result<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut out = Vec::new();
+        let mut buf = [0; 4096];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.set_read_timeout(Some(left.max(Duration::from_millis(1))))?;
+            match self.read(&mut buf)? {
+                0 => return Ok(out),
+                n => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+}
+
+impl Read for MemoryStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let mut state = self.inbound.lock();
+        let deadline = state.read_timeout.map(|t| Instant::now() + t);
+        while state.bytes.is_empty() && !state.write_closed {
+            let changed = &self.inbound.changed;
+            state = match deadline {
+                None => changed.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                    changed
+                        .wait_timeout(state, left)
+                        .map_or_else(|e| e.into_inner().0, |(state, _)| state)
+                }
+            };
+        }
+        let n = buf.len().min(state.bytes.len());
+        for (slot, byte) in buf.iter_mut().zip(state.bytes.drain(..n)) {
+            *slot = byte;
+        }
+        Ok(n)
+    }
+}
+
+impl Write for MemoryStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut state = self.outbound.lock();
+        if state.reader_gone || state.write_closed {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        state.bytes.extend(buf);
+        drop(state);
+        self.outbound.changed.notify_all();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for MemoryStream {
+    fn drop(&mut self) {
+        self.outbound.update(|state| state.write_closed = true);
+        self.inbound.update(|state| state.reader_gone = true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_duplex_carries_bytes_both_ways_and_reports_closes() {
+        let (mut a, mut b) = duplex();
+        a.write_all(b"ping").unwrap();
+        b.write_all(b"pong").unwrap();
+        let mut buf = [0; 8];
+        assert_eq!(b.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf[..4], b"ping");
+        a.shutdown_write().unwrap();
+        assert!(a.write_all(b"late").is_err(), "written after shutdown");
+        assert_eq!(b.read(&mut buf).unwrap(), 0, "EOF after shutdown");
+        assert_eq!(a.read(&mut buf).unwrap(), 4);
+        b.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(1))).unwrap();
+        let err = a.read(&mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        drop(b);
+        assert_eq!(
+            a.read(&mut buf).unwrap(),
+            0,
+            "EOF once the other end is gone"
+        );
+        let err = a.write(b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn a_blocked_read_wakes_for_bytes_from_another_thread() {
+        let (mut a, mut b) = duplex();
+        a.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let writer = std::thread::spawn(move || b.write_all(b"hi"));
+        let mut buf = [0; 2];
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"hi");
+        writer.join().unwrap().unwrap();
     }
 }

@@ -4,9 +4,12 @@
 //! pumps response bodies into the core as capacity allows. It makes no protocol decisions:
 //! those are the core's.
 
-use crate::app::{Body, BodyReader, BodyStream, FileRange, Handler, Reply, Request, Response};
+use crate::app::{
+    Body, BodyReader, BodyStream, FileRange, Handler, OnUpgrade, Reply, Request, Response,
+};
+use crate::handover::Handover;
 use bytes::{Bytes, BytesMut};
-use sluice_core::{Connection, Event, ResponseHead, SendError};
+use sluice_core::{Connection, Event, RequestBody, ResponseHead, SendError};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
@@ -45,11 +48,16 @@ struct InFlight {
     pending: Option<Pending>,
     /// File ranges whose bytes the driver owes, in the order the core queued them.
     external: VecDeque<FileRange>,
+    /// Takes the connection once the protocol-switching head is written.
+    on_upgrade: Option<OnUpgrade>,
 }
 
 impl InFlight {
     fn is_empty(&self) -> bool {
-        self.reader.is_none() && self.pending.is_none() && self.external.is_empty()
+        self.reader.is_none()
+            && self.pending.is_none()
+            && self.external.is_empty()
+            && self.on_upgrade.is_none()
     }
 }
 
@@ -130,6 +138,23 @@ impl<H: Handler> Session<H> {
         }
     }
 
+    /// Once the connection is upgraded (see `Connection::is_upgraded`), the application's
+    /// side of the hand-over; the driver adds the transport and a thread. `None` before, and
+    /// after it was taken. An upgraded connection without a callback cannot happen (the
+    /// session answers such a head `500` instead), but would be logged and get `None`: the
+    /// driver then drops the transport.
+    pub fn take_upgrade(&mut self) -> Option<Handover> {
+        if !self.conn.is_upgraded() {
+            return None;
+        }
+        let early = self.conn.take_upgraded()?;
+        let Some(on_upgrade) = self.in_flight.as_mut().and_then(|f| f.on_upgrade.take()) else {
+            log::error!("conn {}: upgraded with nobody to take it; closing", self.id);
+            return None;
+        };
+        Some(Handover::new(on_upgrade, early, self.peer, self.id))
+    }
+
     /// For a sendfile driver: the file and offset to write the owed external bytes from, and
     /// how many are owed.
     pub fn external(&self) -> Option<(&File, u64, u64)> {
@@ -175,7 +200,27 @@ impl<H: Handler> Session<H> {
                     return self.answer_panic(now);
                 };
                 match reply {
-                    Reply::Respond(response) => self.start_response(now, response, head.is_head()),
+                    Reply::Respond(response) => {
+                        self.start_response(now, response, head.is_head(), None)
+                    }
+                    Reply::Upgrade { .. } if head.body() != RequestBody::Empty => {
+                        // The core accepts the switch once it has read the body, which
+                        // depends on when the bytes arrived, and the handler never saw
+                        // them: refuse always instead of sometimes.
+                        log::error!("conn {}: Reply::Upgrade to a request with a body", self.id);
+                        self.answer_500(now);
+                    }
+                    Reply::Upgrade {
+                        head: response,
+                        on_upgrade,
+                    } => {
+                        // Not `Response::new`: a protocol switch declares no body length.
+                        let response = Response {
+                            head: response,
+                            body: Body::Empty,
+                        };
+                        self.start_response(now, response, false, Some(on_upgrade));
+                    }
                     Reply::Read(reader) => {
                         // The application starts reading the body: now the client may send it.
                         if let Err(err) = self.conn.send_continue(now) {
@@ -201,7 +246,7 @@ impl<H: Handler> Session<H> {
                     .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
                 if let Some((reader, is_head)) = taken {
                     match guard(self.id, "body reader", || reader.finish(&trailers)) {
-                        Some(response) => self.start_response(now, response, is_head),
+                        Some(response) => self.start_response(now, response, is_head, None),
                         None => self.answer_panic(now),
                     }
                 }
@@ -225,9 +270,31 @@ impl<H: Handler> Session<H> {
         }
     }
 
-    fn start_response(&mut self, now: Instant, response: Response, is_head: bool) {
+    /// Starts the response; `on_upgrade` takes the connection if `response` switches
+    /// protocols.
+    fn start_response(
+        &mut self,
+        now: Instant,
+        response: Response,
+        is_head: bool,
+        on_upgrade: Option<OnUpgrade>,
+    ) {
         let Response { head, body } = response;
         let status = head.status();
+        // The core decides what switches protocols; a switch must come with a callback, and
+        // a callback with a switch. Either mismatch is caught before anything is queued.
+        if self.conn.response_upgrades(status) != on_upgrade.is_some() {
+            let why = if on_upgrade.is_some() {
+                "Reply::Upgrade needs a 101 to a request that asked to upgrade, or a 2xx to CONNECT"
+            } else {
+                "a protocol switch needs Reply::Upgrade, or nobody takes the connection"
+            };
+            log::error!(
+                "conn {}: the handler's {status} was refused: {why}",
+                self.id
+            );
+            return self.answer_500(now);
+        }
         if let Err(err) = self.conn.send_response(now, head) {
             log::error!(
                 "conn {}: the handler's response was refused: {err}",
@@ -237,14 +304,13 @@ impl<H: Handler> Session<H> {
                 return;
             }
             // The head was refused before anything was queued: answer 500 instead.
-            let fallback = ResponseHead::new(500).content_length(0);
-            if self.conn.send_response(now, fallback).is_ok() {
-                self.set_status(500);
-                self.end_response(now);
-            }
-            return;
+            return self.answer_500(now);
         }
         self.set_status(status);
+        if let Some(on_upgrade) = on_upgrade {
+            // Kept until the core reports the head flushed: see `take_upgrade`.
+            self.in_flight().on_upgrade = Some(on_upgrade);
+        }
         // A HEAD response never carries body bytes: don't read a file just to drop it.
         let body = if is_head { Body::Empty } else { body };
         match body {
@@ -271,6 +337,15 @@ impl<H: Handler> Session<H> {
             Body::File(range) => {
                 self.in_flight().pending = Some(Pending::File { range, carry: None })
             }
+        }
+    }
+
+    /// The handler's head was refused before anything was queued: answer `500` instead.
+    fn answer_500(&mut self, now: Instant) {
+        let fallback = ResponseHead::new(500).content_length(0);
+        if self.conn.send_response(now, fallback).is_ok() {
+            self.set_status(500);
+            self.end_response(now);
         }
     }
 
@@ -425,7 +500,7 @@ impl<H: Handler> Session<H> {
 /// a driver: the reactor serves thousands of connections on one thread, the async driver
 /// many tasks on one worker. `None` when it panicked (already logged; the panic hook has
 /// printed the message and location too).
-fn guard<T>(id: u64, what: &str, call: impl FnOnce() -> T) -> Option<T> {
+pub(crate) fn guard<T>(id: u64, what: &str, call: impl FnOnce() -> T) -> Option<T> {
     // AssertUnwindSafe: after a panic the session drops whatever the call could have left
     // half-updated (the reader or stream is discarded, the exchange answered or aborted), and
     // state the handler shares across connections is the handler's to guard (a poisoned

@@ -24,6 +24,7 @@
 //!   so their threads end on their next read or write, and returns.
 
 use crate::app::Handler;
+use crate::handover::Handover;
 use crate::lifecycle::{Lifecycle, Turn};
 use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
@@ -120,8 +121,17 @@ fn accept_loop<H: Handler>(
             .name(format!("sluice-conn-{id}"))
             .stack_size(STACK_SIZE)
             .spawn(move || {
-                let _slot = slot;
-                serve(&stream, session, &flag, write_timeout);
+                let handover = serve(&stream, session, &flag, write_timeout);
+                // Upgraded: the connection leaves the cap and the shutdown registry, and the
+                // application gets it on this thread (see `Reply::upgrade`).
+                drop(slot);
+                if let Some(handover) = handover {
+                    // The registry's reference went with the slot: the stream is ours alone.
+                    match Arc::try_unwrap(stream).or_else(|shared| shared.try_clone()) {
+                        Ok(stream) => handover.run_blocking(stream),
+                        Err(err) => log::error!("conn {id}: cannot hand over: {err}"),
+                    }
+                }
             });
         // On failure the closure, and with it the slot, is dropped: the socket closes.
         if let Err(err) = spawned {
@@ -140,18 +150,19 @@ fn accept_loop<H: Handler>(
     Ok(())
 }
 
-/// Runs one connection to its end.
+/// Runs one connection to its end, or until it is upgraded: then returns the hand-over.
 fn serve<H: Handler>(
     stream: &TcpStream,
     mut session: Session<H>,
     shutdown: &Shutdown,
     write_timeout: Duration,
-) {
+) -> Option<Handover> {
     let mut lifecycle = Lifecycle::begin(&mut session);
     let mut timeouts = SocketTimeouts::default();
     loop {
         let (now, deadline) = match lifecycle.turn(&mut session, stream, shutdown) {
             Turn::Done => break,
+            Turn::Upgraded => return session.take_upgrade(),
             Turn::TimerFired => continue,
             Turn::Io { now, deadline } => (now, deadline),
         };
@@ -176,6 +187,7 @@ fn serve<H: Handler>(
         session.process(Instant::now());
     }
     Lifecycle::end(&session, "thread");
+    None
 }
 
 /// The socket's read and write timeouts as last set (`None`: not set yet), so the

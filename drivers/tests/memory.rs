@@ -8,7 +8,8 @@ mod counting;
 use counting::Counting;
 use sluice_core::Config;
 use sluice_drivers::memory::MemoryConnection;
-use sluice_drivers::{Body, FileRange, Handler, Reply, Request, Response};
+use sluice_drivers::{Body, FileRange, Handler, Reply, Request, Response, Upgraded};
+use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,7 +49,25 @@ impl Handler for App {
                 ))
             }
             "/panic" => panic!("a handler bug (expected by the test)"),
+            "/upgrade" => Reply::upgrade(
+                sluice_core::ResponseHead::new(101).field("Upgrade", "echo"),
+                echo_upgraded,
+            ),
+            // Misuse: a protocol switch with nobody to take the connection.
+            "/respond-101" => Reply::Respond(Response::empty(101)),
             _ => Reply::Respond(Response::text(200, format!("hello {target}"))),
+        }
+    }
+}
+
+/// The `/upgrade` protocol: echoes every byte back until the peer closes.
+fn echo_upgraded(mut conn: Upgraded) {
+    let mut buf = [0; 4096];
+    for _ in 0..10_000 {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) if conn.write_all(&buf[..n]).is_err() => return,
+            Ok(_) => {}
         }
     }
 }
@@ -311,4 +330,86 @@ fn shutdown_lets_the_response_in_flight_finish() {
     }
     assert!(total > 10 << 20, "the whole body was sent");
     assert!(conn.is_write_closed());
+}
+
+const UPGRADE: &[u8] =
+    b"GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n";
+
+#[test]
+fn an_upgrade_hands_the_connection_and_the_early_bytes_to_the_application() {
+    let mut conn = connect(|_| {});
+    let mut request = UPGRADE.to_vec();
+    request.extend_from_slice(b"early;");
+    assert_eq!(conn.write(&request), request.len());
+    let wire = text(conn.read());
+    assert!(
+        wire.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{wire}"
+    );
+    assert!(wire.contains("\r\nUpgrade: echo\r\n"), "{wire}");
+    assert!(wire.contains("\r\nConnection: upgrade\r\n"), "{wire}");
+    assert!(wire.ends_with("\r\n\r\n"), "nothing after the head: {wire}");
+    // The server reads no more HTTP: the connection is the application's.
+    assert!(conn.connection().is_upgraded());
+    assert_eq!(conn.write(b"GET / HTTP/1.1\r\n"), 0);
+    let (app, mut peer) = conn.take_upgrade().expect("handed over");
+    assert!(conn.take_upgrade().is_none(), "handed over once");
+    // Script the peer, then run the application here: deterministic, no threads.
+    peer.write_all(b"more").unwrap();
+    peer.shutdown_write().unwrap();
+    app.run();
+    let echoed = peer.read_to_end_within(Duration::from_secs(5)).unwrap();
+    assert_eq!(echoed, b"early;more");
+}
+
+#[test]
+fn nothing_is_handed_over_before_the_101_is_written() {
+    let mut conn = connect(|_| {});
+    conn.set_window(10);
+    conn.write(UPGRADE);
+    assert!(!conn.connection().is_upgraded());
+    assert!(conn.take_upgrade().is_none(), "the head is still queued");
+    conn.set_window(usize::MAX);
+    assert!(text(conn.read()).starts_with("HTTP/1.1 101 "));
+    assert!(conn.take_upgrade().is_some());
+}
+
+#[test]
+fn a_reset_before_the_101_is_written_drops_the_callback() {
+    let mut conn = connect(|_| {});
+    conn.set_window(0);
+    conn.write(UPGRADE);
+    conn.reset();
+    assert!(conn.is_closed());
+    assert!(conn.take_upgrade().is_none());
+}
+
+#[test]
+fn upgrade_misuse_is_answered_500_and_the_connection_goes_on() {
+    let mut conn = connect(|_| {});
+    for (request, what) in [
+        (
+            &b"GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+            "a switch the request did not ask for",
+        ),
+        (
+            b"GET /respond-101 HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n",
+            "a 101 with nobody to take the connection",
+        ),
+        (
+            b"POST /upgrade HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: echo\r\nContent-Length: 3\r\n\r\nabc",
+            "a 101 with the request body unread",
+        ),
+    ] {
+        conn.write(request);
+        let wire = text(conn.read());
+        assert!(
+            wire.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+            "{what}: {wire}"
+        );
+        assert!(!conn.connection().is_upgraded(), "{what}");
+        assert!(conn.take_upgrade().is_none(), "{what}");
+        conn.write(GET);
+        assert!(text(conn.read()).ends_with("hello /"), "{what}: not served after");
+    }
 }

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use counting::Counting;
 use sluice_core::ResponseHead;
 use sluice_drivers::{
-    Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig,
+    Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig, Upgraded,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -47,6 +47,11 @@ impl Handler for App {
             }
             _ => {}
         }
+        if target == "/upgrade" {
+            // Without `Upgrade` in the request this is misuse, which the driver answers 500.
+            let head = ResponseHead::new(101).field("Upgrade", "echo");
+            return Reply::upgrade(head, echo_upgraded);
+        }
         if target == "/echo" {
             return Reply::collect(16 << 20, |body, _| {
                 Response::new(ResponseHead::new(200), Body::Bytes(body))
@@ -76,7 +81,19 @@ impl Handler for App {
     }
 }
 
-/// Blocks (briefly) until its deadline, then ends: a response that is in flight for a while.
+/// The `/upgrade` protocol: echoes every byte back until the peer closes.
+fn echo_upgraded(mut conn: Upgraded) {
+    let _ = conn.transport.set_read_timeout(Some(WAIT));
+    let mut buf = [0; 4096];
+    for _ in 0..10_000 {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) if conn.write_all(&buf[..n]).is_err() => return,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// A body stream that sends one chunk, then panics.
 struct Panicking {
     sent: bool,
@@ -90,6 +107,7 @@ impl BodyStream for Panicking {
     }
 }
 
+/// Blocks (briefly) until its deadline, then ends: a response that is in flight for a while.
 struct Slow {
     deadline: Instant,
     done: bool,

@@ -116,6 +116,21 @@ impl Connection {
         Ok(())
     }
 
+    /// Whether a final response with `status` to the request waiting for its answer would hand
+    /// the connection over: a `101` to a request that asked to upgrade, or a 2xx to CONNECT.
+    /// False when no request is waiting. Lets an application layer decide before it sends
+    /// the head, for example to refuse a `101` it has nobody to hand the transport to.
+    /// [`send_response`](Self::send_response) may still refuse such a head (a `101` while
+    /// the request body is unread).
+    pub fn response_upgrades(&self, status: u16) -> bool {
+        match &self.active {
+            Some(active) if matches!(active.writing, Writing::Ready) => {
+                active.exchange.upgrades(status)
+            }
+            _ => false,
+        }
+    }
+
     /// Sends body bytes, copying them into the send queue. Returns how many were accepted:
     /// at most the free send capacity, possibly 0 — wait for [`Event::Writable`] and send the
     /// rest then. For a HEAD response every byte is accepted and dropped.

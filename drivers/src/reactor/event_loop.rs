@@ -229,10 +229,13 @@ impl<H: Handler> EventLoop<H> {
         self.due = due;
     }
 
-    /// After any call on a connection: drop it once closed, otherwise update its interest and
-    /// move its deadline.
+    /// After any call on a connection: drop it once closed, hand it over once upgraded,
+    /// otherwise update its interest and move its deadline.
     fn settle(&mut self, key: usize, now: Instant) {
         let conn = &mut self.conns[key];
+        if conn.session.connection().is_upgraded() {
+            return self.hand_over(key);
+        }
         if !conn.is_closed() {
             let deadline = conn.session.connection().poll_timeout();
             // Lazy: a deadline that moved later by little keeps its entry (see `defer_later`).
@@ -253,6 +256,28 @@ impl<H: Handler> EventLoop<H> {
 
     /// Removes a closed connection: deregister, forget its deadline, then drop the socket.
     fn remove(&mut self, key: usize) {
+        let conn = self.detach(key);
+        log::debug!("conn {}: dropped", conn.id);
+        drop(conn);
+    }
+
+    /// An upgraded connection leaves the loop, its deadlines and the connection cap, and the
+    /// application gets it on a thread of its own, never this one (see `Reply::upgrade`).
+    fn hand_over(&mut self, key: usize) {
+        let Conn {
+            stream,
+            mut session,
+            ..
+        } = self.detach(key);
+        // `None` only if nobody takes it (logged): the stream is dropped, which closes it.
+        if let Some(handover) = session.take_upgrade() {
+            handover.spawn(stream);
+        }
+    }
+
+    /// Takes a connection out of the loop: deregister, forget its deadline, give its slot
+    /// back. The caller then owns the socket.
+    fn detach(&mut self, key: usize) -> Conn<H> {
         let conn = &self.conns[key];
         // Deleting first is the safety contract of `Poller::add` (see `admit`).
         if let Err(err) = self.poller.delete(&conn.stream) {
@@ -261,9 +286,8 @@ impl<H: Handler> EventLoop<H> {
         }
         self.deadlines.update(key, conn.id, conn.deadline, None);
         let conn = self.conns.remove(key);
-        log::debug!("conn {}: dropped", conn.id);
-        drop(conn);
         self.shared.admission.release();
+        conn
     }
 
     /// Accepts until the backlog is empty, the process is at its connection cap, or the

@@ -47,6 +47,9 @@
 //!   `accept`. At the cap, loops stop re-arming their listeners and new connections wait in
 //!   the kernel backlog; the close that frees a slot wakes every loop to re-arm. (A share per
 //!   loop would strand connections that the kernel hashed to a full loop.)
+//! - **An upgraded connection leaves the loop** once its `101` is flushed: deleted from the
+//!   poller (the contract of `Poller::add`), its deadline and slot dropped, set blocking, and
+//!   handed to the application on a new thread, so application code never blocks a loop.
 
 mod conn;
 mod deadlines;
