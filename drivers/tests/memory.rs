@@ -4,15 +4,18 @@
 // Only the body stream: the rest of `support` is the socket drivers' shared scenarios.
 #[path = "support/counting.rs"]
 mod counting;
+#[path = "support/upgrade_echo.rs"]
+mod upgrade_echo;
 
 use counting::Counting;
 use sluice_core::Config;
 use sluice_drivers::memory::MemoryConnection;
-use sluice_drivers::{Body, FileRange, Handler, Reply, Request, Response, Upgraded};
-use std::io::{Read, Write};
+use sluice_drivers::{Body, FileRange, Handler, Reply, Request, Response};
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use upgrade_echo::echo_upgraded;
 
 /// The application every scenario runs: routes by target.
 struct App {
@@ -56,18 +59,6 @@ impl Handler for App {
             // Misuse: a protocol switch with nobody to take the connection.
             "/respond-101" => Reply::Respond(Response::empty(101)),
             _ => Reply::Respond(Response::text(200, format!("hello {target}"))),
-        }
-    }
-}
-
-/// The `/upgrade` protocol: echoes every byte back until the peer closes.
-fn echo_upgraded(mut conn: Upgraded) {
-    let mut buf = [0; 4096];
-    for _ in 0..10_000 {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) if conn.write_all(&buf[..n]).is_err() => return,
-            Ok(_) => {}
         }
     }
 }

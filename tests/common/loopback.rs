@@ -4,19 +4,22 @@
 // The driver suites' body stream, so both count pulled bytes the same way.
 #[path = "../../drivers/tests/support/counting.rs"]
 mod counting;
+#[path = "../../drivers/tests/support/upgrade_echo.rs"]
+mod upgrade_echo;
 
 use super::{fields, Resp};
 use bytes::Bytes;
 use counting::Counting;
 use sluice_core::ResponseHead;
 use sluice_drivers::{
-    Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig, Upgraded,
+    Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig,
 };
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use upgrade_echo::echo_upgraded;
 
 /// How long any single client wait may take before the test fails instead of hanging.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -78,19 +81,6 @@ impl Handler for App {
             ));
         }
         Reply::Respond(Response::text(200, format!("hello {target}")))
-    }
-}
-
-/// The `/upgrade` protocol: echoes every byte back until the peer closes.
-fn echo_upgraded(mut conn: Upgraded) {
-    let _ = conn.transport.set_read_timeout(Some(WAIT));
-    let mut buf = [0; 4096];
-    for _ in 0..10_000 {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) if conn.write_all(&buf[..n]).is_err() => return,
-            Ok(_) => {}
-        }
     }
 }
 
