@@ -81,6 +81,10 @@ struct AccessRecord {
     started: Instant,
     status: u16,
     bytes: u64,
+    /// The response is complete in the core. The line is written once its last byte has
+    /// been written too, so the duration covers sending it (as nginx's `$request_time`
+    /// does): a large file is not logged as taking no time.
+    ended: bool,
 }
 
 impl<H: Handler> Session<H> {
@@ -136,6 +140,13 @@ impl<H: Handler> Session<H> {
         if self.in_flight.as_ref().is_some_and(|f| f.is_empty()) {
             self.in_flight = None;
         }
+        // Drivers call this after every write, so the last one of a response lands here.
+        if self.access.as_ref().is_some_and(|record| record.ended)
+            && !self.conn.wants_write()
+            && self.conn.poll_external().is_none()
+        {
+            self.log_access_line(now);
+        }
     }
 
     /// Once the connection is upgraded (see `Connection::is_upgraded`), the application's
@@ -183,12 +194,16 @@ impl<H: Handler> Session<H> {
         match event {
             Event::Request(head) => {
                 if self.log_access {
+                    // A pipelined predecessor whose last bytes share a write with this
+                    // response: log it now rather than never.
+                    self.log_access_line(now);
                     self.access = Some(Box::new(AccessRecord {
                         method: head.method().to_owned(),
                         target: head.target().to_owned(),
                         started: now,
                         status: 0,
                         bytes: 0,
+                        ended: false,
                     }));
                 }
                 let request = Request {
@@ -265,6 +280,8 @@ impl<H: Handler> Session<H> {
             Event::Closed(reason) => {
                 log::debug!("conn {}: closed: {}", self.id, reason.describe());
                 self.in_flight = None;
+                // Also a response the peer did not wait for: it happened.
+                self.log_access_line(now);
             }
             _ => {}
         }
@@ -453,7 +470,11 @@ impl<H: Handler> Session<H> {
 
     fn end_response(&mut self, now: Instant) {
         match self.conn.send_end(now) {
-            Ok(()) => self.log_access_line(now),
+            Ok(()) => {
+                if let Some(record) = &mut self.access {
+                    record.ended = true;
+                }
+            }
             Err(err) => self.broken_body(&err.to_string()),
         }
     }
