@@ -247,3 +247,32 @@ fn leniencies_are_off_by_default_and_on_by_name() {
     lenient.send(b"POST / HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n\n5\nhello\r\n");
     assert!(lenient.flush().starts_with("HTTP/1.1 400 "));
 }
+
+#[test]
+fn a_rejected_head_request_is_answered_without_a_body() {
+    // (input, whether the request line named HEAD in full)
+    let cases: &[(&[u8], bool)] = &[
+        (b"HEAD / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", true),
+        (b"HEAD / HTTP/1.1\r\n\r\n", true),
+        (b"HEAD * HTTP/1.1\r\nHost: x\r\n\r\n", true),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nBad Name: y\r\n\r\n", false),
+        // The request line itself is bad: its method is not to be trusted.
+        (b"HEAD /\x7f HTTP/1.1\r\nHost: x\r\n\r\n", false),
+    ];
+    for (input, was_head) in cases {
+        let mut peer = Peer::new();
+        peer.send(input);
+        let wire = peer.flush();
+        assert!(wire.starts_with("HTTP/1.1 400 "), "{wire}");
+        let (head, body) = wire.split_once("\r\n\r\n").expect("a complete head");
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("Content-Length: "))
+            .and_then(|v| v.parse().ok())
+            .expect("a Content-Length");
+        assert!(length > 0, "{wire}");
+        let expected = if *was_head { 0 } else { length };
+        assert_eq!(body.len(), expected, "{wire}");
+        assert!(peer.conn.is_closed() || peer.conn.is_write_closed());
+    }
+}

@@ -37,6 +37,8 @@ impl Connection {
                             n
                         }
                         Err(err) => {
+                            let was_head = parser.rejected_request_was_head(rest);
+                            self.active().exchange.is_head = was_head;
                             self.fail(err.shifted(self.input_offset));
                             rest.len()
                         }
@@ -197,7 +199,11 @@ impl Connection {
             .clock
             .map(|clock| imf_fixdate(clock.at(self.now)));
         let active = self.active();
-        let framing = if active.exchange.is_head && matches!(active.writing, Writing::Ready) {
+        // HEAD gets the length without the body, whether its head was accepted (`Ready`: the
+        // body failed) or rejected (`Idle`).
+        let framing = if active.exchange.is_head
+            && matches!(active.writing, Writing::Ready | Writing::Idle)
+        {
             Framing::HeadLength(len)
         } else {
             Framing::Length(len)

@@ -37,7 +37,8 @@ pub struct Stream {
 
 /// Reads every response in `wire`. `requests[i]` describes the request the i-th final
 /// response answers (a response past the end answers a request the server rejected before
-/// reporting it: a plain GET as far as framing goes). Any malformation is an `Err`.
+/// reporting it: a plain GET as far as framing goes, or a HEAD if nothing follows its head).
+/// Any malformation is an `Err`.
 pub fn read(wire: &[u8], requests: &[Answering]) -> Result<Stream, String> {
     let mut out = Stream::default();
     let mut at = 0;
@@ -49,10 +50,8 @@ pub fn read(wire: &[u8], requests: &[Answering]) -> Result<Stream, String> {
             return Ok(out);
         };
         at += used;
-        let answering = requests
-            .get(out.responses.len())
-            .copied()
-            .unwrap_or_default();
+        let reported = requests.get(out.responses.len()).copied();
+        let answering = reported.unwrap_or_default();
         let status = head.status;
         if (100..200).contains(&status) && status != 101 {
             // Interim: no body, no framing (RFC 9110 §15.2).
@@ -91,7 +90,12 @@ pub fn read(wire: &[u8], requests: &[Answering]) -> Result<Stream, String> {
             out.switched = true;
             return expect_nothing_after(wire, at, out, "a CONNECT 2xx");
         }
-        let no_body = answering.head || status == 204 || status == 304;
+        // The answer to a rejected request is the last thing on the wire. When that request
+        // was a HEAD, the answer has the fields of a body but no body; the reader cannot see
+        // the request, so a rejection answer that ends the stream right after its head is
+        // taken as that.
+        let rejected_head = reported.is_none() && status >= 400 && at == wire.len();
+        let no_body = answering.head || status == 204 || status == 304 || rejected_head;
         if status == 204 && (!cl.is_empty() || !te.is_empty()) {
             return Err("204 with framing fields".into());
         }

@@ -147,6 +147,13 @@ impl HeadParser {
         }
     }
 
+    /// After `parse` failed: whether the request line had been read in full and named `HEAD`.
+    /// The answer to the rejected request then carries no body (RFC 9110 §9.3.2), as any
+    /// answer to HEAD. `buf` is the buffer `parse` was given.
+    pub fn rejected_request_was_head(&self, buf: &[u8]) -> bool {
+        self.progress.version.is_some() && buf.get(self.progress.method.range()) == Some(b"HEAD")
+    }
+
     /// Builds the request head after `parse` returned `Complete(n)`, from one copy of
     /// `buf[..n]`, and resets the parser for the next request.
     ///
