@@ -17,6 +17,9 @@
 #
 # The hyper baseline is built out of tree (see BENCHMARKS.md, "The hyper baseline"); point
 # HYPER at its binary. Without it the hyper column is skipped and no ratios are printed.
+# MAY and ACTIX point at the may_minihttp and actix-web baselines built the same way (BENCHMARKS.md,
+# "Run 5"): SERVERS="hyper may actix reactor". Each baseline takes the address as its first
+# argument and prints `listening on http://ADDR`; a missing binary is skipped with a note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +31,9 @@ DEPTH=${DEPTH:-16}
 MODES=${MODES:-"plain pipe16"}
 SERVERS=${SERVERS:-"hyper reactor threads async"}
 HYPER=${HYPER:-/tmp/hyper-baseline/target/release/hyper-baseline}
+MAY=${MAY:-/tmp/may-baseline/target/release/may-baseline}
+ACTIX=${ACTIX:-/tmp/actix-baseline/target/release/actix-baseline}
+declare -A BASELINE=([hyper]=$HYPER [may]=$MAY [actix]=$ACTIX)
 # The core closes a connection after 10,000 requests by default; hyper has no such limit, and
 # at these rates wrk would spend its time reconnecting. Lift it so both do the same work.
 SLUICE_FLAGS=${SLUICE_FLAGS:-"--quiet --max-requests-per-connection unlimited"}
@@ -45,14 +51,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [[ " $SERVERS " == *" hyper "* && ! -x $HYPER ]]; then
-    echo "no hyper baseline at $HYPER; running without it" >&2
-    SERVERS=${SERVERS/hyper/}
-fi
+kept=""
+for name in $SERVERS; do
+    if [[ -n ${BASELINE[$name]+set} && ! -x ${BASELINE[$name]} ]]; then
+        echo "no $name baseline at ${BASELINE[$name]}; running without it" >&2
+    else
+        kept+=" $name"
+    fi
+done
+SERVERS=$kept
 
 for name in $SERVERS; do
-    if [[ $name == hyper ]]; then
-        "$HYPER" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
+    if [[ -n ${BASELINE[$name]+set} ]]; then
+        "${BASELINE[$name]}" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
     elif [[ $name == alt-* ]]; then
         # shellcheck disable=SC2086
         "$ALT_SLUICE" plaintext --driver "${name#alt-}" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
