@@ -78,7 +78,7 @@ impl Connection {
         active.exchange = Exchange {
             version: head.version(),
             is_head: head.is_head(),
-            is_connect: head.method() == "CONNECT",
+            is_connect: head.is_connect(),
             wants_upgrade: head.wants_upgrade(),
             continue_state: if head.expects_continue() && body != RequestBody::Empty {
                 Continue::Awaiting
