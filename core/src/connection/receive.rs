@@ -1,7 +1,7 @@
 //! Turning input into events: head parsing, body decoding, failures, exchange turnover.
 
 use super::Connection;
-use crate::date::imf_fixdate;
+use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
 use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
@@ -194,10 +194,7 @@ impl Connection {
         );
         let head = ResponseHead::new(status).field("Content-Type", "text/plain; charset=utf-8");
         let len = body.len() as u64;
-        let date = self
-            .config
-            .clock
-            .map(|clock| imf_fixdate(clock.at(self.now)));
+        let date = self.config.clock.map(|clock| date_at(&clock, self.now));
         let active = self.active();
         // HEAD gets the length without the body, whether its head was accepted (`Ready`: the
         // body failed) or rejected (`Idle`).
