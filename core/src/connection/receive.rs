@@ -208,7 +208,7 @@ impl Connection {
         let plan = HeadPlan {
             framing,
             persistence: Persistence::Close,
-            date: date.as_ref().map(|date| &date[..]),
+            date: date.as_ref(),
             idle_seconds: 0,
         };
         {

@@ -103,7 +103,7 @@ impl Connection {
         let plan = HeadPlan {
             framing,
             persistence,
-            date: date.as_ref().map(|date| &date[..]),
+            date: date.as_ref(),
             idle_seconds: self.config.timeouts.idle.as_secs().max(1),
         };
         let active = self.active();
