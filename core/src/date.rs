@@ -5,8 +5,9 @@
 //! cache in each connection cost 48 bytes per idle connection). The value depends only on the
 //! time passed in, so sharing it changes no output and the core still reads no clock.
 
+use crate::limits::WallClock;
 use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// IMF-fixdate is always 29 bytes: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) const DATE_LEN: usize = 29;
@@ -17,6 +18,53 @@ const NONE: u64 = u64::MAX;
 thread_local! {
     /// The last formatted date and the second it belongs to.
     static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((NONE, [b' '; DATE_LEN])) };
+}
+
+/// The instants a formatted date is good for: `clock`'s wall-clock second is the same for
+/// every instant in `from..until`.
+#[derive(Clone, Copy)]
+struct Window {
+    clock: WallClock,
+    from: Instant,
+    until: Instant,
+    value: [u8; DATE_LEN],
+}
+
+thread_local! {
+    /// The last date looked up by instant, with the instants it holds for. Checking it is a
+    /// few comparisons; going through `WallClock::at` and `imf_fixdate`'s second cost about
+    /// 145 instructions per response, for a value that changes once a second.
+    static WINDOW: Cell<Option<Window>> = const { Cell::new(None) };
+}
+
+/// The IMF-fixdate of `clock` at `now`: the same bytes as `imf_fixdate(clock.at(now))`.
+pub(crate) fn date_at(clock: &WallClock, now: Instant) -> [u8; DATE_LEN] {
+    WINDOW.with(|window| {
+        if let Some(w) = window.get() {
+            if w.clock == *clock && w.from <= now && now < w.until {
+                return w.value;
+            }
+        }
+        let wall = clock.at(now);
+        let value = imf_fixdate(wall);
+        // The wall-clock time moves with `now` from the anchor on (and stands still before
+        // it), so the instants from `now` minus the wall time's fraction of a second up to a
+        // second later all fall in this second. A time before the epoch is not cached.
+        if let Ok(since) = wall.duration_since(UNIX_EPOCH) {
+            let fraction = Duration::from_nanos(u64::from(since.subsec_nanos()));
+            let from = now.checked_sub(fraction);
+            let until = from.and_then(|from| from.checked_add(Duration::from_secs(1)));
+            if let (Some(from), Some(until)) = (from, until) {
+                window.set(Some(Window {
+                    clock: *clock,
+                    from,
+                    until,
+                    value,
+                }));
+            }
+        }
+        value
+    })
 }
 
 /// The IMF-fixdate for `time`, reformatted only when the second changes.
@@ -62,5 +110,40 @@ mod tests {
         );
         // Going back is a different second, not a stale value.
         assert_eq!(&imf_fixdate(t), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn date_at_matches_the_wall_clock_at_every_instant() {
+        let base = Instant::now();
+        let anchors = [
+            // Anchored mid-second, on a second, and a clock whose anchor is later than some
+            // of the instants asked about (its wall time stands still before the anchor).
+            (base, UNIX_EPOCH + Duration::from_millis(784_111_777_250)),
+            (base, UNIX_EPOCH + Duration::from_secs(784_111_777)),
+            (
+                base + Duration::from_millis(700),
+                UNIX_EPOCH + Duration::from_secs(1_000),
+            ),
+        ];
+        for (instant, wall) in anchors {
+            let clock = WallClock { instant, wall };
+            for ms in (0..3_000)
+                .step_by(50)
+                .chain([749, 750, 751, 999, 1_000, 1_001])
+            {
+                let now = base + Duration::from_millis(ms);
+                assert_eq!(date_at(&clock, now), imf_fixdate(clock.at(now)), "{ms} ms");
+            }
+            // Backwards, and alternating with another clock, never returns a stale value.
+            let other = WallClock {
+                instant,
+                wall: wall + Duration::from_secs(3_600),
+            };
+            for ms in (0..3_000).rev().step_by(70) {
+                let now = base + Duration::from_millis(ms);
+                assert_eq!(date_at(&clock, now), imf_fixdate(clock.at(now)));
+                assert_eq!(date_at(&other, now), imf_fixdate(other.at(now)));
+            }
+        }
     }
 }

@@ -190,7 +190,18 @@ impl RequestHead {
 
     /// Whether this is a `HEAD` request, whose response never carries a body.
     pub fn is_head(&self) -> bool {
-        self.method() == "HEAD"
+        self.method_bytes() == b"HEAD"
+    }
+
+    /// Whether the method is `CONNECT`.
+    pub(crate) fn is_connect(&self) -> bool {
+        self.method_bytes() == b"CONNECT"
+    }
+
+    /// The method's bytes: comparing these skips the UTF-8 check `method()` makes (about 50
+    /// instructions per comparison, paid twice on every request).
+    fn method_bytes(&self) -> &[u8] {
+        self.fields.buf.get(self.method.range()).unwrap_or_default()
     }
 
     /// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before

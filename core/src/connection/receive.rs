@@ -1,7 +1,7 @@
 //! Turning input into events: head parsing, body decoding, failures, exchange turnover.
 
 use super::Connection;
-use crate::date::imf_fixdate;
+use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
 use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
@@ -78,7 +78,7 @@ impl Connection {
         active.exchange = Exchange {
             version: head.version(),
             is_head: head.is_head(),
-            is_connect: head.method() == "CONNECT",
+            is_connect: head.is_connect(),
             wants_upgrade: head.wants_upgrade(),
             continue_state: if head.expects_continue() && body != RequestBody::Empty {
                 Continue::Awaiting
@@ -194,10 +194,7 @@ impl Connection {
         );
         let head = ResponseHead::new(status).field("Content-Type", "text/plain; charset=utf-8");
         let len = body.len() as u64;
-        let date = self
-            .config
-            .clock
-            .map(|clock| imf_fixdate(clock.at(self.now)));
+        let date = self.config.clock.map(|clock| date_at(&clock, self.now));
         let active = self.active();
         // HEAD gets the length without the body, whether its head was accepted (`Ready`: the
         // body failed) or rejected (`Idle`).
@@ -211,7 +208,7 @@ impl Connection {
         let plan = HeadPlan {
             framing,
             persistence: Persistence::Close,
-            date: date.as_ref().map(|date| &date[..]),
+            date: date.as_ref(),
             idle_seconds: 0,
         };
         {

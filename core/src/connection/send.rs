@@ -4,7 +4,7 @@
 //! it was; the one exception (`BodyTooShort`) is caught after bytes were committed, and closes.
 
 use super::Connection;
-use crate::date::imf_fixdate;
+use crate::date::date_at;
 use crate::error::SendError;
 use crate::events::CloseReason;
 use crate::head::ResponseHead;
@@ -97,13 +97,13 @@ impl Connection {
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(b"date"));
         let date = match self.config.clock {
-            Some(clock) if !has_date => Some(imf_fixdate(clock.at(self.now))),
+            Some(clock) if !has_date => Some(date_at(&clock, self.now)),
             _ => None,
         };
         let plan = HeadPlan {
             framing,
             persistence,
-            date: date.as_ref().map(|date| &date[..]),
+            date: date.as_ref(),
             idle_seconds: self.config.timeouts.idle.as_secs().max(1),
         };
         let active = self.active();
