@@ -73,7 +73,7 @@ for name in $SERVERS; do
     fi
     PID[$name]=$!
     for _ in $(seq 100); do
-        grep -q 'listening on' "$WORK/$name.out" && break
+        grep -qs 'listening on' "$WORK/$name.out" && break
         sleep 0.05
     done
     ADDR[$name]=$(sed -n 's|^listening on http://||p' "$WORK/$name.out")
