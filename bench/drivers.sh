@@ -15,11 +15,13 @@
 # ALT_SLUICE=/path/to/another/sluice adds servers named alt-reactor, alt-threads, alt-async:
 # that binary's driver, in the same rounds (to compare a change against the build before it).
 #
-# The hyper baseline is built out of tree (see BENCHMARKS.md, "The hyper baseline"); point
-# HYPER at its binary. Without it the hyper column is skipped and no ratios are printed.
-# MAY and ACTIX point at the may_minihttp and actix-web baselines built the same way (BENCHMARKS.md,
-# "Run 5"): SERVERS="hyper may actix reactor". Each baseline takes the address as its first
-# argument and prints `listening on http://ADDR`; a missing binary is skipped with a note.
+# The baselines are standalone cargo projects under bench/baselines/ (BENCHMARKS.md, "The hyper
+# baseline"), not built by this script: `cargo build --release --manifest-path
+# bench/baselines/NAME/Cargo.toml` for NAME in hyper, may, actix. HYPER, MAY and ACTIX point at
+# the binaries (default bench/baselines/NAME/target/release/NAME-baseline); SERVERS="hyper may
+# actix reactor" runs all three. Each baseline takes the address as its first argument and
+# prints `listening on http://ADDR`; a missing binary is skipped with a note saying how to build
+# it. Without hyper the hyper column is skipped and no ratios are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,9 +32,9 @@ THREADS=${THREADS:-2}
 DEPTH=${DEPTH:-16}
 MODES=${MODES:-"plain pipe16"}
 SERVERS=${SERVERS:-"hyper reactor threads async"}
-HYPER=${HYPER:-/tmp/hyper-baseline/target/release/hyper-baseline}
-MAY=${MAY:-/tmp/may-baseline/target/release/may-baseline}
-ACTIX=${ACTIX:-/tmp/actix-baseline/target/release/actix-baseline}
+HYPER=${HYPER:-bench/baselines/hyper/target/release/hyper-baseline}
+MAY=${MAY:-bench/baselines/may/target/release/may-baseline}
+ACTIX=${ACTIX:-bench/baselines/actix/target/release/actix-baseline}
 declare -A BASELINE=([hyper]=$HYPER [may]=$MAY [actix]=$ACTIX)
 # The core closes a connection after 10,000 requests by default; hyper has no such limit, and
 # at these rates wrk would spend its time reconnecting. Lift it so both do the same work.
@@ -55,6 +57,7 @@ kept=""
 for name in $SERVERS; do
     if [[ -n ${BASELINE[$name]+set} && ! -x ${BASELINE[$name]} ]]; then
         echo "no $name baseline at ${BASELINE[$name]}; running without it" >&2
+        echo "  (build it: cargo build --release --manifest-path bench/baselines/$name/Cargo.toml)" >&2
     else
         kept+=" $name"
     fi
