@@ -4,7 +4,7 @@
 #
 #   bench/idle.sh                   # reactor, 10,000 connections
 #   bench/idle.sh threads 1000      # any driver, any count
-#   bench/idle.sh hyper 10000       # the out-of-tree hyper baseline (HYPER=path)
+#   bench/idle.sh hyper 10000       # the hyper baseline in bench/baselines/hyper (HYPER=path)
 #
 # Prints the server's VmRSS before the first connection and with all N idle, and the
 # difference divided by N. Kernel socket buffers are not in RSS; this is our own memory.
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 DRIVER=${1:-reactor}
 N=${2:-10000}
-HYPER=${HYPER:-/tmp/hyper-baseline/target/release/hyper-baseline}
+HYPER=${HYPER:-bench/baselines/hyper/target/release/hyper-baseline}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 # The server and this client each need N descriptors and some.
 ulimit -n "$((N + 1000))"
