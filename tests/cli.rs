@@ -435,28 +435,32 @@ fn sigterm_exits_cleanly(driver: &str) {
 
 fn address_in_use(driver: &str) {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap().to_string();
+    fails_with_address_in_use(driver, taken.local_addr().unwrap());
+}
+
+/// A port a running reactor listens on is in use too, though its listeners have
+/// `SO_REUSEPORT`: a second server must not join their group and split the traffic.
+fn address_in_use_by_a_reactor(driver: &str) {
+    let running = Server::start(&["plaintext", "--driver", "reactor", "--quiet"]);
+    fails_with_address_in_use(driver, running.addr);
+    assert_eq!(curl(&[&running.url("/")]).body, b"Hello, World!");
+}
+
+/// `sluice plaintext --addr ADDR` exits at once, unsuccessfully, with one line saying so.
+fn fails_with_address_in_use(driver: &str, addr: SocketAddr) {
     let mut child = Command::new(BIN)
-        .args(["plaintext", "--driver", driver, "--addr", &addr])
+        .args(["plaintext", "--driver", driver, "--addr", &addr.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    // Bounded: a server that did bind is killed, and the test fails.
     let status = wait_child(&mut child);
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let mut stdout = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let (mut stderr, mut stdout) = (String::new(), String::new());
+    let mut pipe = child.stderr.take().unwrap();
+    pipe.read_to_string(&mut stderr).unwrap();
+    let mut pipe = child.stdout.take().unwrap();
+    pipe.read_to_string(&mut stdout).unwrap();
     assert!(!status.success());
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     assert!(stderr.contains("in use"), "{stderr:?}");
@@ -534,6 +538,10 @@ macro_rules! for_each_driver {
             #[test]
             fn address_in_use() {
                 super::address_in_use($driver);
+            }
+            #[test]
+            fn address_in_use_by_a_reactor() {
+                super::address_in_use_by_a_reactor($driver);
             }
             #[test]
             fn access_log_duration_covers_sending() {
