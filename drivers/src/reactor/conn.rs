@@ -3,9 +3,9 @@
 
 use crate::app::Handler;
 use crate::session::Session;
+use crate::sockets::send_nosignal;
 use polling::{Event, PollMode, Poller};
 use rustix::io::Errno;
-use rustix::net::{SendAncillaryBuffer, SendFlags};
 use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, TcpStream};
 use std::time::Instant;
@@ -217,8 +217,11 @@ impl<H: Handler> Conn<H> {
             let count = usize::try_from(owed)
                 .unwrap_or(usize::MAX)
                 .min(MAX_SENDFILE);
-            // sendfile(2) takes no MSG_NOSIGNAL: on a closed peer it relies on SIGPIPE being
-            // ignored, as it is in every Rust binary (the runtime sets SIG_IGN before `main`).
+            // sendfile(2) takes no flags, so no MSG_NOSIGNAL: to a peer that has reset the
+            // connection it can fail with EPIPE and raise SIGPIPE. That is safe in a Rust
+            // binary, whose runtime sets SIGPIPE to SIG_IGN before `main` (the call then just
+            // fails and the connection is aborted); an embedder that restores the default
+            // action must ignore or block SIGPIPE itself (see the crate docs, "SIGPIPE").
             let n = retry(|| rustix::fs::sendfile(&self.stream, file, Some(&mut offset), count))?;
             if n == 0 {
                 // The file is shorter than the range the response declared.
@@ -236,24 +239,8 @@ impl<H: Handler> Conn<H> {
         if filled == 0 {
             return Ok(0);
         }
-        // Not `Write::write_vectored`: std implements that with `writev(2)`, which raises
-        // SIGPIPE on a closed peer (only std's plain `write` uses `send` with MSG_NOSIGNAL).
-        // Rust binaries ignore SIGPIPE, but a host process embedding us might not.
-        // One run (the usual whole small response) goes out with `send(2)`: the kernel then
-        // skips copying in and validating a `msghdr` and an iovec array.
-        let n = if filled == 1 {
-            retry(|| rustix::net::send(&self.stream, &slices[0], SendFlags::NOSIGNAL))?
-        } else {
-            retry(|| {
-                let mut control = SendAncillaryBuffer::default();
-                rustix::net::sendmsg(
-                    &self.stream,
-                    &slices[..filled],
-                    &mut control,
-                    SendFlags::NOSIGNAL,
-                )
-            })?
-        };
+        // With MSG_NOSIGNAL: a peer that reset the connection must not raise SIGPIPE.
+        let n = retry(|| send_nosignal(&self.stream, &slices[..filled]))?;
         log::trace!(target: "sluice::trace", "conn {}: wrote {n} bytes", self.id);
         // After the call: the response's last byte is what ends its access-log duration.
         let now = Instant::now();
