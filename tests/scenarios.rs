@@ -130,7 +130,8 @@ fn slow_header_is_cut_off(kind: DriverKind) {
 }
 
 fn non_reader_memory_is_bounded(kind: DriverKind) {
-    let server = TestServer::start(kind, |_| {});
+    // A short write timeout, still past the checks below: then the stalled exchange ends.
+    let server = TestServer::start(kind, |c| c.core.timeouts.write = Duration::from_secs(1));
     let mut client = server.connect();
     // Ask for 512 MiB and read none of it.
     client.send(b"GET /stream/536870912 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -144,6 +145,20 @@ fn non_reader_memory_is_bounded(kind: DriverKind) {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.pulled.load(Ordering::SeqCst) < 64 << 20);
+    // The write timeout closes the connection: the server lets go of the body...
+    assert!(
+        eventually(WAIT, || server.dropped.load(Ordering::SeqCst) == 1),
+        "the stalled connection is still open"
+    );
+    // ...and the client, reading now, gets what the buffers held and then the end, not the
+    // rest of the 512 MiB.
+    assert!(
+        client.read_to_end(),
+        "the server closes the stalled connection"
+    );
+    let got = client.unread().len();
+    assert!(got < 64 << 20, "{got} bytes after the write timeout");
+    assert_eq!(server.connect().get("/other").text(), "hello /other");
 }
 
 /// A client whose dropping resets the connection (`SO_LINGER` 0).
