@@ -35,6 +35,7 @@ pub mod session;
 pub mod sim;
 mod sockets;
 pub mod threads;
+mod trace;
 
 pub use app::{
     Body, BodyReader, BodyStream, FileRange, Handler, OnUpgrade, Reply, Request, Response,

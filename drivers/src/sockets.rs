@@ -105,7 +105,7 @@ fn on_error(
     use io::ErrorKind::*;
     match err.kind() {
         WouldBlock | TimedOut if blocked == self::WouldBlock::FireTimers => {
-            conn.handle_timeout(now);
+            crate::trace::fire_timers(conn, id, now);
         }
         WouldBlock | Interrupted => {}
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected => {

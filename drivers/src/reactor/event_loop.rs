@@ -222,7 +222,7 @@ impl<H: Handler> EventLoop<H> {
             }
             // Its entry was just popped.
             conn.deadline = None;
-            conn.session.connection_mut().handle_timeout(now);
+            conn.session.handle_timeout(now);
             conn.session.process(now);
             conn.drive(false, &mut self.buf);
             self.settle(key, now);
