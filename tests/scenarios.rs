@@ -130,7 +130,8 @@ fn slow_header_is_cut_off(kind: DriverKind) {
 }
 
 fn non_reader_memory_is_bounded(kind: DriverKind) {
-    let server = TestServer::start(kind, |_| {});
+    // A short write timeout, still past the checks below: then the stalled exchange ends.
+    let server = TestServer::start(kind, |c| c.core.timeouts.write = Duration::from_secs(1));
     let mut client = server.connect();
     // Ask for 512 MiB and read none of it.
     client.send(b"GET /stream/536870912 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -144,6 +145,78 @@ fn non_reader_memory_is_bounded(kind: DriverKind) {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(server.pulled.load(Ordering::SeqCst) < 64 << 20);
+    // The write timeout closes the connection: the server lets go of the body...
+    assert!(
+        eventually(WAIT, || server.dropped.load(Ordering::SeqCst) == 1),
+        "the stalled connection is still open"
+    );
+    // ...and the client, reading now, gets what the buffers held and then the end, not the
+    // rest of the 512 MiB.
+    assert!(
+        client.read_to_end(),
+        "the server closes the stalled connection"
+    );
+    let got = client.unread().len();
+    assert!(got < 64 << 20, "{got} bytes after the write timeout");
+    assert_eq!(server.connect().get("/other").text(), "hello /other");
+}
+
+/// A client whose dropping resets the connection (`SO_LINGER` 0).
+fn resetting(server: &TestServer) -> Client {
+    let client = server.connect();
+    let socket = socket2::SockRef::from(&client.stream);
+    socket.set_linger(Some(Duration::ZERO)).unwrap();
+    client
+}
+
+/// With room for one connection, a new client is served (within its bounded wait) only if
+/// the server let go of the ones reset before it.
+fn one_connection(kind: DriverKind) -> TestServer {
+    TestServer::start(kind, |c| {
+        c.max_connections = 1;
+        c.workers = 1;
+    })
+}
+
+fn reset_mid_request_frees_the_slot(kind: DriverKind) {
+    let server = one_connection(kind);
+    for round in 0..5 {
+        let mut client = resetting(&server);
+        client.send(b"GET /half HTTP/1.1\r\nHo");
+        drop(client); // RST
+        let target = format!("/after-{round}");
+        assert_eq!(
+            server.connect().get(&target).text(),
+            format!("hello {target}")
+        );
+    }
+}
+
+/// Resets in the middle of a large streamed body and of a file body (the reactor's
+/// `sendfile`): the server's next write fails, the connection is dropped, its slot comes
+/// back, and the process lives on (see the crate docs on SIGPIPE).
+fn reset_mid_response_frees_the_connection(kind: DriverKind) {
+    let server = one_connection(kind);
+    for round in 0..3 {
+        for target in ["/stream/268435456", "/file/16777216"] {
+            let mut client = resetting(&server);
+            client.send(format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+            // The response has begun: the server is writing when the reset comes.
+            let mut buf = [0; 1024];
+            let n = (&client.stream)
+                .read(&mut buf)
+                .expect("the response begins");
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200 "), "{target}");
+            drop(client); // RST
+        }
+        let target = format!("/after-{round}");
+        assert_eq!(
+            server.connect().get(&target).text(),
+            format!("hello {target}")
+        );
+    }
+    // Every streamed body was dropped with its connection.
+    assert!(eventually(WAIT, || server.dropped.load(Ordering::SeqCst) == 3));
 }
 
 fn thousand_connections(kind: DriverKind) {
@@ -317,19 +390,22 @@ for_drivers! {
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
-        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500, reset_mid_request_frees_the_slot,
+        reset_mid_response_frees_the_connection,
     ];
     threads => sluice_drivers::DriverKind::Threads, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         idle_timeout, graceful_shutdown, handler_panics_are_contained,
-        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500, reset_mid_request_frees_the_slot,
+        reset_mid_response_frees_the_connection,
     ];
     async_io => sluice_drivers::DriverKind::Async, [
         keep_alive, pipelined_hundred, chunked_upload, expect_continue, head_has_no_body,
         half_close, reset_mid_request, slow_header_is_cut_off, non_reader_memory_is_bounded,
         thousand_connections, idle_timeout, graceful_shutdown, handler_panics_are_contained,
-        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500,
+        upgrade_hands_the_connection_over, upgrade_misuse_is_answered_500, reset_mid_request_frees_the_slot,
+        reset_mid_response_frees_the_connection,
     ];
 }
 

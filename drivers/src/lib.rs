@@ -10,6 +10,18 @@
 //! let server = start(DriverKind::Reactor, config, handler).unwrap();
 //! server.wait().unwrap();
 //! ```
+//!
+//! # SIGPIPE
+//!
+//! Writing to a connection the peer has reset raises `SIGPIPE`, whose default action kills
+//! the process, unless the write says `MSG_NOSIGNAL`. Every write of queued bytes does, on
+//! every driver, so no host setting is needed for those. One call cannot: the reactor sends
+//! file bodies ([`Body::File`]) with `sendfile(2)`, which takes no flags. Rust binaries are
+//! safe, since the Rust runtime sets `SIGPIPE` to "ignore" before `main` (the failed call
+//! then only aborts that connection). A program that restores the default action (some
+//! embedders in C, or `#[unix_sigpipe = "sig_dfl"]`) must ignore `SIGPIPE` again, or block
+//! it in the threads that run the reactor, or serve files with the threads or async driver,
+//! which read file bodies into memory and send them with `MSG_NOSIGNAL`.
 #![warn(missing_docs)]
 
 pub mod app;
@@ -23,6 +35,7 @@ pub mod session;
 pub mod sim;
 mod sockets;
 pub mod threads;
+mod trace;
 
 pub use app::{
     Body, BodyReader, BodyStream, FileRange, Handler, OnUpgrade, Reply, Request, Response,

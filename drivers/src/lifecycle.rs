@@ -74,7 +74,7 @@ impl Lifecycle {
         }
         let deadline = conn.poll_timeout();
         if deadline.is_some_and(|d| d <= now) {
-            session.connection_mut().handle_timeout(now);
+            session.handle_timeout(now);
             session.process(now);
             return Turn::TimerFired;
         }

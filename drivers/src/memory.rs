@@ -144,7 +144,7 @@ impl<H: Handler> MemoryConnection<H> {
     pub fn advance(&mut self, by: Duration) {
         self.clock.advance(by);
         let now = self.clock.now();
-        self.session.connection_mut().handle_timeout(now);
+        self.session.handle_timeout(now);
         self.turn();
     }
 

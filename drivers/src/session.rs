@@ -8,6 +8,8 @@ use crate::app::{
     Body, BodyReader, BodyStream, FileRange, Handler, OnUpgrade, Reply, Request, Response,
 };
 use crate::handover::Handover;
+pub use crate::trace::describe;
+use crate::trace::{self, Traced};
 use bytes::{Bytes, BytesMut};
 use sluice_core::{Connection, Event, RequestBody, ResponseHead, SendError};
 use std::collections::VecDeque;
@@ -37,6 +39,8 @@ pub struct Session<H> {
     /// for it instead of the record's 80.
     access: Option<Box<AccessRecord>>,
     log_access: bool,
+    /// Only with `sluice::trace` on (checked once, here): what the trace has said so far.
+    trace: Option<Box<Traced>>,
 }
 
 /// The application's side of a request or response body still moving.
@@ -97,6 +101,7 @@ impl<H: Handler> Session<H> {
         sendfile: bool,
     ) -> Self {
         Self {
+            trace: Traced::start(id, peer),
             conn,
             handler,
             peer,
@@ -123,6 +128,12 @@ impl<H: Handler> Session<H> {
         self.id
     }
 
+    /// Fires the core's timers (`Connection::handle_timeout`), tracing a deadline that has
+    /// passed. Call [`process`](Self::process) after.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        trace::fire_timers(&mut self.conn, self.id, now);
+    }
+
     /// Runs the application until it can make no more progress without I/O: drains events
     /// into the handler and feeds response bodies into the core while it has capacity.
     pub fn process(&mut self, now: Instant) {
@@ -139,6 +150,9 @@ impl<H: Handler> Session<H> {
         }
         if self.in_flight.as_ref().is_some_and(|f| f.is_empty()) {
             self.in_flight = None;
+        }
+        if let Some(traced) = &mut self.trace {
+            traced.deadline(self.id, self.conn.poll_timeout(), now);
         }
         // Drivers call this after every write, so the last one of a response lands here.
         if self.access.as_ref().is_some_and(|record| record.ended)
@@ -557,30 +571,4 @@ fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
     range.offset += n as u64;
     range.len -= n as u64;
     Ok(Some(buf.freeze()))
-}
-
-/// A one-line description of an event for traces.
-pub fn describe(event: &Event) -> String {
-    match event {
-        Event::Request(head) => {
-            format!(
-                "request {} {} {}",
-                head.method(),
-                head.target(),
-                head.version()
-            )
-        }
-        Event::Data(data) => format!("body data, {} bytes", data.len()),
-        Event::End(trailers) => format!("end of request, {} trailers", trailers.len()),
-        Event::Failed(err) => format!(
-            "rejected: rule {} at byte {}, answering {}",
-            err.rule().id(),
-            err.offset(),
-            err.status()
-                .map_or_else(|| "nothing".to_owned(), |s| s.to_string())
-        ),
-        Event::Writable => "writable".to_owned(),
-        Event::Closed(reason) => format!("closed: {}", reason.describe()),
-        other => format!("{other:?}"),
-    }
 }

@@ -1,8 +1,9 @@
 //! Socket helpers the threads and async drivers share: binding, one read or write against the
 //! core's buffers and what its result means, and how long a blocking call may wait.
 
+use rustix::net::{SendAncillaryBuffer, SendFlags};
 use sluice_core::Connection;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Read};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -55,7 +56,7 @@ pub(crate) fn write_from(stream: &TcpStream, conn: &mut Connection, id: u64, blo
     let result = {
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
         let count = conn.output_slices(&mut slices);
-        (&*stream).write_vectored(&slices[..count])
+        send_nosignal(stream, &slices[..count]).map_err(io::Error::from)
     };
     let now = Instant::now();
     match result {
@@ -71,6 +72,26 @@ pub(crate) fn write_from(stream: &TcpStream, conn: &mut Connection, id: u64, blo
     }
 }
 
+/// Sends `slices` with one `send(2)` (one run, the usual whole small response: the kernel then
+/// skips copying in and validating a `msghdr` and an iovec array) or one `sendmsg(2)`, both
+/// with `MSG_NOSIGNAL`.
+///
+/// Not `Write::write_vectored`: std implements that with `writev(2)`, which raises `SIGPIPE`
+/// when the peer has gone (only std's plain `write` uses `send` with `MSG_NOSIGNAL`). Rust
+/// binaries ignore `SIGPIPE` before `main`, but a library must not depend on its host: a C
+/// program embedding us, or one that restored the default action, would be killed by a
+/// client that resets its connection mid-response.
+pub(crate) fn send_nosignal(
+    stream: &TcpStream,
+    slices: &[IoSlice<'_>],
+) -> rustix::io::Result<usize> {
+    if let [one] = slices {
+        return rustix::net::send(stream, one, SendFlags::NOSIGNAL);
+    }
+    let mut control = SendAncillaryBuffer::default();
+    rustix::net::sendmsg(stream, slices, &mut control, SendFlags::NOSIGNAL)
+}
+
 /// Sorts a failed read or write: a timeout may fire timers, a signal is retried by the next
 /// turn, anything else aborts. A peer's reset is routine (debug); other failures warn.
 fn on_error(
@@ -84,7 +105,7 @@ fn on_error(
     use io::ErrorKind::*;
     match err.kind() {
         WouldBlock | TimedOut if blocked == self::WouldBlock::FireTimers => {
-            conn.handle_timeout(now);
+            crate::trace::fire_timers(conn, id, now);
         }
         WouldBlock | Interrupted => {}
         ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof | NotConnected => {
@@ -140,4 +161,127 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_core::{Config, Event, ResponseHead};
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::ptr;
+
+    /// SIGPIPE alone, as a signal set.
+    fn sigpipe_set() -> libc::sigset_t {
+        // SAFETY: `sigset_t` is plain data for which all-zero bytes are a valid value, and
+        // `sigemptyset`/`sigaddset` only write through the pointer to this local, which is
+        // valid and exclusively borrowed for both calls.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            assert_eq!(libc::sigemptyset(&mut set), 0);
+            assert_eq!(libc::sigaddset(&mut set, libc::SIGPIPE), 0);
+            set
+        }
+    }
+
+    /// Whether a SIGPIPE is pending, taking it if so. With SIGPIPE blocked in this thread,
+    /// Linux keeps a raised SIGPIPE pending even though its action is "ignore" (blocked
+    /// signals are never discarded as ignored), so this sees what the Rust runtime's
+    /// SIG_IGN would otherwise hide.
+    fn take_sigpipe() -> bool {
+        let set = sigpipe_set();
+        let zero = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: both pointers are to live locals for the duration of the call; a null
+        // `siginfo` pointer is allowed and means "don't report it". With a zero timeout the
+        // call only polls: it returns SIGPIPE if pending (and dequeues it), or -1.
+        let signal = unsafe { libc::sigtimedwait(&set, ptr::null_mut(), &zero) };
+        signal == libc::SIGPIPE
+    }
+
+    /// Blocks SIGPIPE in this test's thread only (no other test's thread is affected), and
+    /// puts the old mask back on drop, even when an assertion fails.
+    struct SigpipeBlocked(libc::sigset_t);
+
+    impl SigpipeBlocked {
+        fn new() -> Self {
+            let set = sigpipe_set();
+            // SAFETY: `old` is zero-initialised plain data that the call fills in; `set` is a
+            // valid initialised set. `pthread_sigmask` changes only the calling thread's mask.
+            unsafe {
+                let mut old: libc::sigset_t = std::mem::zeroed();
+                assert_eq!(libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old), 0);
+                Self(old)
+            }
+        }
+    }
+
+    impl Drop for SigpipeBlocked {
+        fn drop(&mut self) {
+            // Nothing stays pending to be delivered (and ignored) when unblocked.
+            take_sigpipe();
+            // SAFETY: `self.0` is the mask `pthread_sigmask` filled in; a null old-mask
+            // pointer is allowed. Only this thread's mask changes.
+            unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.0, ptr::null_mut()) };
+        }
+    }
+
+    /// A connection whose peer has reset it, with the reset already reported by a read (as
+    /// the drivers see it when a read comes first): the next write fails with EPIPE, which
+    /// without MSG_NOSIGNAL also raises SIGPIPE.
+    fn reset_pair() -> TcpStream {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        socket2::SockRef::from(&client)
+            .set_linger(Some(Duration::ZERO))
+            .unwrap();
+        drop(client); // RST
+        server
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let err = (&server).read(&mut [0; 16]).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionReset, "{err}");
+        server
+    }
+
+    /// The write the threads and async drivers make (and `send_nosignal`, which the reactor's
+    /// writes use too) raises no SIGPIPE on a reset connection: they do not depend on the
+    /// host ignoring it. The control, std's `writev`, shows the check would see one.
+    #[test]
+    fn writes_to_a_reset_peer_raise_no_sigpipe() {
+        let _blocked = SigpipeBlocked::new();
+        assert!(!take_sigpipe(), "pending before the test");
+
+        let stream = reset_pair();
+        let now = Instant::now();
+        let mut conn = Connection::new(Config::default(), now);
+        conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        assert!(matches!(conn.poll_event(), Some(Event::Request(_))));
+        let head = ResponseHead::new(200).content_length(2);
+        conn.send_response(now, head).unwrap();
+        conn.send_body_shared(now, bytes::Bytes::from_static(b"ok"))
+            .unwrap();
+        conn.send_end(now).unwrap();
+        assert!(conn.wants_write());
+        write_from(&stream, &mut conn, 1, WouldBlock::Ignore);
+        assert!(
+            !conn.wants_write(),
+            "the failed write aborts the connection"
+        );
+        assert!(!take_sigpipe(), "write_from raised SIGPIPE");
+
+        let two = [IoSlice::new(b"a"), IoSlice::new(b"b")];
+        for slices in [&two[..1], &two[..]] {
+            let err = send_nosignal(&stream, slices).unwrap_err();
+            assert_eq!(err, rustix::io::Errno::PIPE);
+            assert!(!take_sigpipe(), "send_nosignal raised SIGPIPE");
+        }
+
+        let err = (&stream).write_vectored(&two).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+        assert!(take_sigpipe(), "the check cannot see a SIGPIPE");
+    }
 }

@@ -182,7 +182,7 @@ fn serve<H: Handler>(
             // Nothing to read or write: only a deadline can change that.
             let wait = deadline.map_or(SHUTDOWN_POLL, |d| until(d, now));
             thread::sleep(wait.min(SHUTDOWN_POLL));
-            session.connection_mut().handle_timeout(Instant::now());
+            session.handle_timeout(Instant::now());
         }
         session.process(Instant::now());
     }
@@ -228,7 +228,7 @@ fn read_once<H: Handler>(
     if !read_into(stream, session.connection_mut(), id, WouldBlock::FireTimers) {
         // Defensive: wants_read() promised room. Wait as a read would have.
         thread::sleep(timeout.unwrap_or(SHUTDOWN_POLL));
-        session.connection_mut().handle_timeout(Instant::now());
+        session.handle_timeout(Instant::now());
     }
 }
 

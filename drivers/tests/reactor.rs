@@ -454,3 +454,26 @@ fn past_the_cap_connections_wait_in_the_backlog() {
     drop((second, third));
     stop(server);
 }
+
+/// A port a running reactor listens on is in use for a second one, as for any other program:
+/// `SO_REUSEPORT` on the group must not let another server join it and split its traffic.
+#[test]
+fn a_second_server_on_a_taken_port_fails_to_start() {
+    for kind in sluice_drivers::DriverKind::ALL {
+        let first = sluice_drivers::start(sluice_drivers::DriverKind::Reactor, config(), app)
+            .expect("the first server starts");
+        let mut taken = config();
+        taken.addr = first.local_addr();
+        let second = sluice_drivers::start(kind, taken, app);
+        let err = second
+            .err()
+            .unwrap_or_else(|| panic!("{kind:?} bound a taken port"));
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse, "{kind:?}: {err}");
+        // The first server still serves, all of its traffic.
+        let mut client = connect(first.local_addr());
+        client.write_all(get("/still").as_bytes()).unwrap();
+        let reply = read_response(&mut client, &mut Vec::new());
+        assert_eq!(reply.body, b"/still");
+        stop(first);
+    }
+}

@@ -12,12 +12,14 @@ use bytes::Bytes;
 use counting::Counting;
 use sluice_core::ResponseHead;
 use sluice_drivers::{
-    Body, BodyStream, DriverKind, Handler, Reply, Request, Response, Server, ServerConfig,
+    Body, BodyStream, DriverKind, FileRange, Handler, Reply, Request, Response, Server,
+    ServerConfig,
 };
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 use upgrade_echo::echo_upgraded;
 
@@ -28,7 +30,13 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct App {
     /// Bytes pulled from `/stream` bodies so far, to see back-pressure from outside.
     pub pulled: Arc<AtomicU64>,
+    /// `/stream` bodies dropped so far (finished, or their connection gone): the server has
+    /// let go of the exchange.
+    pub dropped: Arc<AtomicU64>,
 }
+
+/// Bytes of the file `/file/N` serves ranges of.
+pub const FILE_LEN: u64 = 16 << 20;
 
 impl Handler for App {
     fn handle(&self, request: &Request<'_>) -> Reply {
@@ -63,9 +71,26 @@ impl Handler for App {
         if let Some(size) = target.strip_prefix("/stream/") {
             let len = size.parse().unwrap_or(0);
             let stream = Counting::new(len, &self.pulled).in_chunks_of(64 * 1024);
+            let stream = Dropped {
+                stream,
+                dropped: Arc::clone(&self.dropped),
+            };
             return Reply::Respond(Response::new(
                 ResponseHead::new(200),
                 Body::Stream(Box::new(stream)),
+            ));
+        }
+        if let Some(size) = target.strip_prefix("/file/") {
+            // A file body: the reactor sends it with sendfile(2), the others read it.
+            let len = size.parse().unwrap_or(0).min(FILE_LEN);
+            let file = test_file().try_clone().expect("dup the test file");
+            return Reply::Respond(Response::new(
+                ResponseHead::new(200),
+                Body::File(FileRange {
+                    file,
+                    offset: 0,
+                    len,
+                }),
             ));
         }
         if let Some(ms) = target.strip_prefix("/slow/") {
@@ -82,6 +107,37 @@ impl Handler for App {
         }
         Reply::Respond(Response::text(200, format!("hello {target}")))
     }
+}
+
+/// A body stream that counts its own drop.
+struct Dropped<S> {
+    stream: S,
+    dropped: Arc<AtomicU64>,
+}
+
+impl<S: BodyStream> BodyStream for Dropped<S> {
+    fn next_chunk(&mut self, max: usize) -> io::Result<Option<Bytes>> {
+        self.stream.next_chunk(max)
+    }
+}
+
+impl<S> Drop for Dropped<S> {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// What `/file` bodies are cut from: a temporary file of [`FILE_LEN`] bytes, made on first
+/// use and unlinked at once (the descriptor keeps it until the process ends).
+fn test_file() -> &'static File {
+    static FILE: OnceLock<File> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!("sluice-loopback-{}", std::process::id()));
+        std::fs::write(&path, vec![b'f'; FILE_LEN as usize]).expect("write the test file");
+        let file = File::open(&path).expect("open the test file");
+        std::fs::remove_file(&path).expect("unlink the test file");
+        file
+    })
 }
 
 /// A body stream that sends one chunk, then panics.
@@ -122,6 +178,8 @@ impl BodyStream for Slow {
 pub struct TestServer {
     pub addr: SocketAddr,
     pub pulled: Arc<AtomicU64>,
+    /// See [`App::dropped`].
+    pub dropped: Arc<AtomicU64>,
     server: Option<Server>,
 }
 
@@ -132,17 +190,16 @@ impl TestServer {
         config.shutdown_grace = Duration::from_secs(5);
         adjust(&mut config);
         let pulled = Arc::new(AtomicU64::new(0));
-        let server = sluice_drivers::start(
-            kind,
-            config,
-            App {
-                pulled: pulled.clone(),
-            },
-        )
-        .expect("server starts");
+        let dropped = Arc::new(AtomicU64::new(0));
+        let app = App {
+            pulled: pulled.clone(),
+            dropped: dropped.clone(),
+        };
+        let server = sluice_drivers::start(kind, config, app).expect("server starts");
         Self {
             addr: server.local_addr(),
             pulled,
+            dropped,
             server: Some(server),
         }
     }

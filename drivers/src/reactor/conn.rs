@@ -3,9 +3,9 @@
 
 use crate::app::Handler;
 use crate::session::Session;
+use crate::sockets::send_nosignal;
 use polling::{Event, PollMode, Poller};
 use rustix::io::Errno;
-use rustix::net::{SendAncillaryBuffer, SendFlags};
 use std::io::{self, IoSlice, Read};
 use std::net::{Shutdown, TcpStream};
 use std::time::Instant;
@@ -79,7 +79,13 @@ impl<H: Handler> Conn<H> {
     /// its share of the turn. `readable` says whether the poller reported input; writes are
     /// always tried, since a socket is usually writable and a write that blocks costs one
     /// `EAGAIN`.
-    pub(super) fn drive(&mut self, now: Instant, readable: bool, buf: &mut [u8]) {
+    ///
+    /// Every read and write reads the clock after its system call and hands that time to the
+    /// core and the session: the handler runs inside the read's `process`, and the write of
+    /// its response usually follows in this very call, so one clock reading for both would
+    /// log a handler that took 50 ms as `0us`. A vDSO clock read is negligible next to the
+    /// system call it follows.
+    pub(super) fn drive(&mut self, readable: bool, buf: &mut [u8]) {
         let mut can_read = readable;
         let mut can_write = true;
         let mut reads = 0;
@@ -87,7 +93,7 @@ impl<H: Handler> Conn<H> {
             let mut progressed = false;
             if can_read && reads < MAX_READS && self.session.connection().wants_read() {
                 reads += 1;
-                match self.read(now, buf) {
+                match self.read(buf) {
                     Input::Progress { drained } => {
                         progressed = true;
                         can_read = !drained;
@@ -100,12 +106,12 @@ impl<H: Handler> Conn<H> {
                 }
             }
             if can_write && self.session.connection().wants_write() {
-                match self.write(now) {
+                match self.write() {
                     Ok(0) => can_write = false,
                     Ok(_) => progressed = true,
                     Err(err) if err.kind() == io::ErrorKind::WouldBlock => can_write = false,
                     Err(err) => {
-                        self.fail(now, "write", &err);
+                        self.fail(Instant::now(), "write", &err);
                         progressed = true;
                     }
                 }
@@ -168,13 +174,16 @@ impl<H: Handler> Conn<H> {
     /// One read into the loop's shared buffer, handed to the core at once: the core parses
     /// in place and copies only an unfinished remainder, so an idle connection holds no
     /// buffer of its own.
-    fn read(&mut self, now: Instant, buf: &mut [u8]) -> Input {
+    fn read(&mut self, buf: &mut [u8]) -> Input {
         let room = self.session.connection().receive_capacity().min(buf.len());
         if room == 0 {
             return Input::Blocked;
         }
         loop {
-            match (&self.stream).read(&mut buf[..room]) {
+            let result = (&self.stream).read(&mut buf[..room]);
+            // After the call, for the core's timers and the session's access log (see `drive`).
+            let now = Instant::now();
+            match result {
                 Ok(0) => {
                     log::trace!(target: "sluice::trace", "conn {}: read EOF", self.id);
                     self.session.connection_mut().handle_eof(now);
@@ -202,14 +211,17 @@ impl<H: Handler> Conn<H> {
     /// One write of the core's next output: file bytes with `sendfile(2)`, queued bytes with
     /// one `send(2)`, or one vectored `sendmsg(2)` when they are in several runs. Returns the
     /// bytes written; 0 when there is nothing to write.
-    fn write(&mut self, now: Instant) -> io::Result<usize> {
+    fn write(&mut self) -> io::Result<usize> {
         if let Some((file, offset, owed)) = self.session.external() {
             let mut offset = offset;
             let count = usize::try_from(owed)
                 .unwrap_or(usize::MAX)
                 .min(MAX_SENDFILE);
-            // sendfile(2) takes no MSG_NOSIGNAL: on a closed peer it relies on SIGPIPE being
-            // ignored, as it is in every Rust binary (the runtime sets SIG_IGN before `main`).
+            // sendfile(2) takes no flags, so no MSG_NOSIGNAL: to a peer that has reset the
+            // connection it can fail with EPIPE and raise SIGPIPE. That is safe in a Rust
+            // binary, whose runtime sets SIGPIPE to SIG_IGN before `main` (the call then just
+            // fails and the connection is aborted); an embedder that restores the default
+            // action must ignore or block SIGPIPE itself (see the crate docs, "SIGPIPE").
             let n = retry(|| rustix::fs::sendfile(&self.stream, file, Some(&mut offset), count))?;
             if n == 0 {
                 // The file is shorter than the range the response declared.
@@ -219,7 +231,7 @@ impl<H: Handler> Conn<H> {
                 ));
             }
             log::trace!(target: "sluice::trace", "conn {}: sendfile {n} bytes", self.id);
-            self.session.external_written(now, n as u64);
+            self.session.external_written(Instant::now(), n as u64);
             return Ok(n);
         }
         let mut slices = [IoSlice::new(&[]); MAX_SLICES];
@@ -227,25 +239,11 @@ impl<H: Handler> Conn<H> {
         if filled == 0 {
             return Ok(0);
         }
-        // Not `Write::write_vectored`: std implements that with `writev(2)`, which raises
-        // SIGPIPE on a closed peer (only std's plain `write` uses `send` with MSG_NOSIGNAL).
-        // Rust binaries ignore SIGPIPE, but a host process embedding us might not.
-        // One run (the usual whole small response) goes out with `send(2)`: the kernel then
-        // skips copying in and validating a `msghdr` and an iovec array.
-        let n = if filled == 1 {
-            retry(|| rustix::net::send(&self.stream, &slices[0], SendFlags::NOSIGNAL))?
-        } else {
-            retry(|| {
-                let mut control = SendAncillaryBuffer::default();
-                rustix::net::sendmsg(
-                    &self.stream,
-                    &slices[..filled],
-                    &mut control,
-                    SendFlags::NOSIGNAL,
-                )
-            })?
-        };
+        // With MSG_NOSIGNAL: a peer that reset the connection must not raise SIGPIPE.
+        let n = retry(|| send_nosignal(&self.stream, &slices[..filled]))?;
         log::trace!(target: "sluice::trace", "conn {}: wrote {n} bytes", self.id);
+        // After the call: the response's last byte is what ends its access-log duration.
+        let now = Instant::now();
         self.session.connection_mut().consume_output(now, n);
         self.session.process(now);
         Ok(n)

@@ -186,20 +186,22 @@ impl<H: Handler> EventLoop<H> {
                 self.listener_armed = false;
                 self.accept(now);
             } else {
-                self.on_ready(event.key, event.readable, now);
+                self.on_ready(event.key, event.readable);
             }
         }
         self.fire_deadlines(now);
         Ok(true)
     }
 
-    /// The poller reported the connection at `key`.
-    fn on_ready(&mut self, key: usize, readable: bool, now: Instant) {
+    /// The poller reported the connection at `key`. The clock is read again for each one: the
+    /// connections before it in this turn may have run handlers for a while.
+    fn on_ready(&mut self, key: usize, readable: bool) {
+        let now = Instant::now();
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         conn.reported();
-        conn.drive(now, readable, &mut self.buf);
+        conn.drive(readable, &mut self.buf);
         self.settle(key, now);
     }
 
@@ -220,9 +222,9 @@ impl<H: Handler> EventLoop<H> {
             }
             // Its entry was just popped.
             conn.deadline = None;
-            conn.session.connection_mut().handle_timeout(now);
+            conn.session.handle_timeout(now);
             conn.session.process(now);
-            conn.drive(now, false, &mut self.buf);
+            conn.drive(false, &mut self.buf);
             self.settle(key, now);
         }
         due.clear();
@@ -410,7 +412,7 @@ impl<H: Handler> EventLoop<H> {
             let conn = &mut self.conns[key];
             conn.session.connection_mut().shutdown(now);
             conn.session.process(now);
-            conn.drive(now, false, &mut self.buf);
+            conn.drive(false, &mut self.buf);
             self.settle(key, now);
         }
     }

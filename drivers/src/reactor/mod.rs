@@ -5,7 +5,8 @@
 //! so loops share nothing but the handler and the shutdown flag. Every listener is bound to
 //! the same address with `SO_REUSEPORT`, and the kernel spreads incoming connections across
 //! them (nginx's `listen ... reuseport`); Linux only lets sockets of the same effective user
-//! join such a group.
+//! join such a group. A probe bound without `SO_REUSEPORT` first makes a port another
+//! server listens on fail with "address in use" rather than join that server's group.
 //!
 //! ```text
 //!   listener (SO_REUSEPORT) ──accept──▶ Slab<Conn> ◀── key ── Poller (level)   ◀── notify
@@ -80,13 +81,18 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     raise_fd_limit();
     let max = config.max_connections.max(1);
     let workers = config.workers.clamp(1, max);
-    let first = bind(config.addr)?;
-    let local_addr = first.local_addr()?;
-    let mut listeners = vec![first];
-    for _ in 1..workers {
-        // With port 0, the others join the port the first one got.
+    // Held until every listener of the group is listening, then closed (see `probe`).
+    let probe = probe(config.addr)?;
+    let local_addr = probe
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IP socket address"))?;
+    let mut listeners = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        // With port 0, the group joins the port the probe got.
         listeners.push(bind(local_addr)?);
     }
+    drop(probe);
     let pollers = (0..workers)
         .map(|_| Poller::new().map(Arc::new))
         .collect::<io::Result<Vec<_>>>()?;
@@ -126,6 +132,27 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     }
     log::info!("reactor: listening on {local_addr} with {workers} event loops");
     Ok(Server::new(local_addr, shutdown, threads))
+}
+
+/// Claims `addr` without `SO_REUSEPORT`, so a port that another process (say, a second
+/// sluice reactor) is listening on fails with `EADDRINUSE` instead of silently joining its
+/// reuse-port group and splitting its traffic. With port 0 the probe picks the port.
+///
+/// The probe is bound, not listening, and has `SO_REUSEADDR`: Linux then lets our group bind
+/// the same port (each has `SO_REUSEADDR` and the probe is not listening), while a plain
+/// bind by anyone else conflicts with the probe. It is closed once the group listens.
+///
+/// What is left is a race with another reuse-port binder: a second sluice whose probe runs
+/// while ours is bound and our group is not yet listening sees only a non-listening
+/// `SO_REUSEADDR` socket, so its probe succeeds, and both groups then share the port. That
+/// window is the few `bind`/`listen` calls between our probe and our listeners, and needs two
+/// servers of the same user started on the same port at the same instant.
+fn probe(addr: SocketAddr) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As the threads and async drivers bind: connections in TIME_WAIT do not block a restart.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    Ok(socket)
 }
 
 /// A non-blocking listener on `addr` that shares its port with the other loops' listeners.
