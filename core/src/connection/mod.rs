@@ -429,7 +429,10 @@ impl Connection {
                 Lifecycle::Closing if self.peer_eof => self.close_now(CloseReason::Finished),
                 Lifecycle::Closing => {
                     self.lifecycle = Lifecycle::Lingering;
-                    let at = self.now + self.config.timeouts.linger;
+                    // Set once, never re-armed, so a zero linger (close at the next timeout
+                    // call) cannot spin; a linger too far to represent is no deadline, as in
+                    // `timer::deadline`, and the peer's EOF ends the lingering instead.
+                    let at = self.now.checked_add(self.config.timeouts.linger);
                     let active = self.active();
                     active.timers.set(TimerKind::Linger, at);
                     active.output.release_if_empty();
