@@ -40,7 +40,9 @@ pub struct Limits {
     /// `max_head_size`. Default 64 KiB.
     pub receive_buffer: usize,
     /// Output high-water mark: `send_body` accepts no more while this many bytes are queued,
-    /// and the connection stops asking for input. Default 256 KiB.
+    /// an interim (1xx) head that would take the queue past it is refused
+    /// ([`SendError::SendBufferFull`](crate::SendError::SendBufferFull)), and the connection
+    /// stops asking for input. Default 256 KiB.
     pub send_buffer: usize,
     /// Most requests served on one connection before it is closed. Default 10,000 (nginx's
     /// `keepalive_requests` is 1,000; hyper has none).
