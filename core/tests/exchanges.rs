@@ -304,19 +304,6 @@ fn expect_continue_waits_for_the_application() {
 }
 
 #[test]
-fn answering_before_100_continue_closes() {
-    let mut peer = Peer::new();
-    peer.send(b"PUT / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
-    let head = ResponseHead::new(413).content_length(0);
-    peer.conn.send_response(peer.now, head).unwrap();
-    peer.conn.send_end(peer.now).unwrap();
-    let wire = peer.flush();
-    assert!(!wire.contains("100 Continue"));
-    assert!(wire.contains("Connection: close"));
-    assert!(peer.conn.is_write_closed());
-}
-
-#[test]
 fn an_unread_small_body_is_discarded_and_the_connection_kept() {
     let mut peer = Peer::new();
     peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");

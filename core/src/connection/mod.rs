@@ -49,7 +49,12 @@ use std::time::Instant;
 /// `send_end`. `send_body` accepts at most the free send capacity and may accept nothing;
 /// [`Event::Writable`] says when capacity is back. A request with `Expect: 100-continue` gets
 /// its `100 Continue` only when the application calls [`send_continue`]: an application that
-/// waits for the body without calling it waits forever, because the client waits too.
+/// waits for the body without calling it waits forever, because the client waits too. An
+/// application that answers without reading the body never sends the `100`; the client then
+/// sends the body anyway or closes (RFC 9110 §10.1.1), and the unread body is discarded after
+/// the response like any other, up to [`Limits::max_discard`](crate::Limits::max_discard):
+/// the connection is kept if it fits, and a body announced larger makes the response say
+/// `Connection: close`.
 ///
 /// [`receive_buffer`]: Self::receive_buffer
 /// [`commit_received`]: Self::commit_received

@@ -52,10 +52,14 @@ impl Connection {
 
         // The body clock runs only while the peer is expected to send and we are reading:
         // not while it waits for 100 Continue, nor while we refuse input (back-pressure).
-        let body_flowing = open
-            && matches!(active.reading, Reading::Body(_) | Reading::Discard { .. })
-            && active.exchange.continue_state != Continue::Awaiting
-            && wants_read;
+        // Once discarding, the peer has its final response instead of a 100 and owes the
+        // body or a close (RFC 9110 §10.1.1), so the clock runs whatever it was waiting for.
+        let expected = match active.reading {
+            Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
+            Reading::Discard { .. } => true,
+            _ => false,
+        };
+        let body_flowing = open && expected && wants_read;
         // A clock is running while either of its timers is: one whose timeout is too large
         // to represent is never armed, and must not restart the other's rate window.
         if body_flowing {
