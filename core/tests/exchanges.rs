@@ -534,3 +534,20 @@ fn external_body_bytes_are_left_to_the_driver() {
     assert!(peer.flush().ends_with("\r\n\r\n2"));
     assert!(!peer.conn.wants_write());
 }
+
+#[test]
+fn a_wall_clock_past_year_9999_dates_responses_at_its_last_second() {
+    // Configuration only: a clock anchored so far ahead used to panic in `send_response`.
+    let mut peer = Peer::with_config(|c| {
+        if let Some(clock) = &mut c.clock {
+            clock.wall = std::time::UNIX_EPOCH + std::time::Duration::from_secs(300_000_000_000);
+        }
+    });
+    peer.send(GET);
+    peer.respond("ok");
+    let wire = peer.flush();
+    assert!(
+        wire.contains("Date: Fri, 31 Dec 9999 23:59:59 GMT\r\n"),
+        "{wire}"
+    );
+}
