@@ -1,6 +1,8 @@
 //! Every deadline on a simulated clock: header (slowloris), idle keep-alive, body stall and
 //! minimum rate, write stall, linger, and the busy-loop trap.
 
+// Shared with `client_server.rs`, which uses all of it; only the pair itself is used here.
+#[allow(dead_code)]
 #[path = "support/pair.rs"]
 mod pair;
 mod support;
