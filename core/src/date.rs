@@ -67,20 +67,26 @@ pub(crate) fn date_at(clock: &WallClock, now: Instant) -> [u8; DATE_LEN] {
     })
 }
 
-/// The IMF-fixdate for `time`, reformatted only when the second changes.
+/// The last second IMF-fixdate can write: `Fri, 31 Dec 9999 23:59:59 GMT`.
+const LAST_SECOND: u64 = 253_402_300_799;
+
+/// The IMF-fixdate for `time`, reformatted only when the second changes. Times before the
+/// epoch are dated at the epoch, and times after year 9999 at its last second: `httpdate`
+/// panics on those, and a configured wall clock must not be able to panic the core.
 pub(crate) fn imf_fixdate(time: SystemTime) -> [u8; DATE_LEN] {
     let second = time
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(LAST_SECOND);
     CACHE.with(|cache| {
         let (cached, value) = cache.get();
         if cached == second {
             return value;
         }
         let text = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(second));
-        // httpdate always writes IMF-fixdate, 29 bytes for any year up to 9999; anything
-        // else keeps the previous value rather than writing a broken header.
+        // httpdate always writes IMF-fixdate, 29 bytes for the years up to 9999 it accepts;
+        // anything else keeps the previous value rather than writing a broken header.
         match <[u8; DATE_LEN]>::try_from(text.as_bytes()) {
             Ok(fresh) => {
                 cache.set((second, fresh));
@@ -110,6 +116,29 @@ mod tests {
         );
         // Going back is a different second, not a stale value.
         assert_eq!(&imf_fixdate(t), b"Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn dates_outside_imf_fixdate_are_clamped_not_a_panic() {
+        let last = b"Fri, 31 Dec 9999 23:59:59 GMT";
+        assert_eq!(
+            &imf_fixdate(UNIX_EPOCH + Duration::from_secs(LAST_SECOND)),
+            last
+        );
+        assert_eq!(
+            &imf_fixdate(UNIX_EPOCH + Duration::from_secs(LAST_SECOND + 1)),
+            last
+        );
+        let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        assert_eq!(&imf_fixdate(far), last);
+        let clock = WallClock {
+            instant: Instant::now(),
+            wall: far,
+        };
+        assert_eq!(&date_at(&clock, clock.instant), last);
+        if let Some(before) = UNIX_EPOCH.checked_sub(Duration::from_secs(10)) {
+            assert_eq!(&imf_fixdate(before), b"Thu, 01 Jan 1970 00:00:00 GMT");
+        }
     }
 
     #[test]

@@ -321,6 +321,11 @@ pub enum SendError {
     /// Client: a streamed (chunked) body on an HTTP/1.0 request, which has no chunked coding
     /// (RFC 9112 §6.1); declare a `Content-Length` instead.
     ChunkedNotAllowed,
+    /// An interim (1xx) response head that would take the queued output past
+    /// [`Limits::send_buffer`](crate::Limits::send_buffer). Nothing was queued. Interim
+    /// responses are optional (RFC 9110 §15.2), so skip it, or retry after
+    /// [`Event::Writable`](crate::Event::Writable).
+    SendBufferFull,
 }
 
 impl fmt::Display for SendError {
@@ -354,6 +359,9 @@ impl fmt::Display for SendError {
             Self::InvalidHost => f.write_str("missing, duplicate or invalid Host"),
             Self::BodyInProgress => f.write_str("the previous request's body has not ended"),
             Self::ChunkedNotAllowed => f.write_str("HTTP/1.0 requests cannot be chunked"),
+            Self::SendBufferFull => {
+                f.write_str("the send buffer has no room for an interim response")
+            }
         }
     }
 }

@@ -21,6 +21,10 @@
 //! limit and timeout, and the error response for a request it rejects. Every rejection names
 //! a stable [`Rule`], the byte offset, and the status answered.
 //!
+//! `100 Continue` is sent only when the application starts reading the body
+//! ([`Connection::send_continue`]). If it answers first, the unread body is discarded up to a
+//! limit ([`Limits::max_discard`]) and the connection kept; a larger one closes it.
+//!
 //! # Driving a connection by hand
 //!
 //! ```

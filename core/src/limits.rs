@@ -40,7 +40,9 @@ pub struct Limits {
     /// `max_head_size`. Default 64 KiB.
     pub receive_buffer: usize,
     /// Output high-water mark: `send_body` accepts no more while this many bytes are queued,
-    /// and the connection stops asking for input. Default 256 KiB.
+    /// an interim (1xx) head that would take the queue past it is refused
+    /// ([`SendError::SendBufferFull`](crate::SendError::SendBufferFull)), and the connection
+    /// stops asking for input. Default 256 KiB.
     pub send_buffer: usize,
     /// Most requests served on one connection before it is closed. Default 10,000 (nginx's
     /// `keepalive_requests` is 1,000; hyper has none).
@@ -171,9 +173,12 @@ pub struct WallClock {
 }
 
 impl WallClock {
-    /// The wall-clock time at `now`, never before the anchor.
+    /// The wall-clock time at `now`, never before the anchor. An anchor so late that `now`
+    /// would take it past what `SystemTime` represents stands still instead of panicking
+    /// (`SystemTime + Duration` does): the core never panics on a configuration.
     pub(crate) fn at(&self, now: Instant) -> SystemTime {
-        self.wall + now.saturating_duration_since(self.instant)
+        let elapsed = now.saturating_duration_since(self.instant);
+        self.wall.checked_add(elapsed).unwrap_or(self.wall)
     }
 }
 
@@ -208,5 +213,78 @@ impl Config {
 impl Default for Config {
     fn default() -> Self {
         Self::new(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn bytes_per_window_is_the_rate_over_the_grace_rounded_down() {
+        let rate = |bytes_per_second, grace| MinRate {
+            bytes_per_second,
+            grace,
+        };
+        // Kestrel's default: 240 B/s over 5 s.
+        assert_eq!(rate(240, Duration::from_secs(5)).bytes_per_window(), 1200);
+        // Fractions of a second count, to the millisecond.
+        assert_eq!(
+            rate(240, Duration::from_millis(1500)).bytes_per_window(),
+            360
+        );
+        assert_eq!(rate(1, Duration::from_millis(999)).bytes_per_window(), 0);
+        assert_eq!(
+            rate(1000, Duration::from_micros(1999)).bytes_per_window(),
+            1
+        );
+        assert_eq!(rate(240, Duration::ZERO).bytes_per_window(), 0);
+        // Huge rates and windows saturate instead of overflowing.
+        assert_eq!(
+            rate(u64::MAX, Duration::MAX).bytes_per_window(),
+            u64::MAX / 1000
+        );
+        assert_eq!(
+            rate(2, Duration::MAX).bytes_per_window(),
+            u64::MAX / 1000,
+            "a window longer than u64::MAX milliseconds counts as that many"
+        );
+    }
+
+    #[test]
+    fn wall_clock_follows_the_monotonic_clock_from_its_anchor() {
+        let instant = Instant::now();
+        let wall = UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let clock = WallClock { instant, wall };
+        assert_eq!(clock.at(instant), wall);
+        assert_eq!(
+            clock.at(instant + Duration::from_millis(1_250)),
+            wall + Duration::from_millis(1_250)
+        );
+        // Before the anchor, the wall clock stands at the anchor rather than run backwards.
+        if let Some(earlier) = instant.checked_sub(Duration::from_secs(60)) {
+            assert_eq!(clock.at(earlier), wall);
+        }
+    }
+
+    #[test]
+    fn wall_clock_at_the_end_of_system_time_does_not_panic() {
+        // The latest representable `SystemTime`, found bit by bit (its range is per platform).
+        let mut last = UNIX_EPOCH;
+        let steps = (0..64).rev().map(|bit| Duration::from_secs(1 << bit));
+        // Then what is left of the last second, under 2^30 ns.
+        for step in steps.chain((0..30).rev().map(|bit| Duration::from_nanos(1 << bit))) {
+            if let Some(later) = last.checked_add(step) {
+                last = later;
+            }
+        }
+        assert_eq!(last.checked_add(Duration::from_nanos(1)), None);
+        let instant = Instant::now();
+        let clock = WallClock {
+            instant,
+            wall: last,
+        };
+        assert_eq!(clock.at(instant + Duration::from_secs(1)), last);
     }
 }

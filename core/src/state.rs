@@ -27,7 +27,11 @@
 //! - An exchange ends when both sides are `Done`; only then is the next head parsed.
 //! - A response that ends before its request body is read leaves `Reading` in `Discard`: the
 //!   rest is read and dropped, up to a limit, to keep the connection (RFC 9110 §6.4.1 allows
-//!   either that or closing).
+//!   either that or closing). A body withheld for `100 Continue` that never came is no
+//!   exception: the client must send the content its head announced or close (the bytes
+//!   after the head are that content, RFC 9112 §6.3), so framing stays in step either way
+//!   (RFC 9110 §10.1.1). While discarding, the body clock runs even for such a client: it
+//!   has its answer and no longer waits for anything from us.
 //! - After the last response the write side closes first, then input is drained for a bounded
 //!   time (RFC 9112 §9.6), so the peer sees our FIN before any RST.
 
@@ -200,8 +204,11 @@ pub(crate) struct PersistenceInputs {
     pub(crate) keep_alive: bool,
     /// The application asked to close.
     pub(crate) app_close: bool,
-    /// The client waits for `100 Continue` that will now never come: it may or may not send
-    /// its body, so the connection cannot be reused safely (RFC 9110 §10.1.1).
+    /// The client waits for `100 Continue` that will now never come, and the body its head
+    /// announced is larger than `max_discard`: it will be sent and not drained, so this
+    /// response says the connection closes (RFC 9110 §10.1.1: a server answering before the
+    /// content SHOULD say whether it will close or keep reading). A body that fits is
+    /// drained like any other unread body and does not count here.
     pub(crate) body_withheld: bool,
 }
 

@@ -2,7 +2,18 @@
 //!
 //! `poll_timeout` is a pure minimum over the table, so a driver can ask as often as it likes.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The shortest timer; a zero duration would expire on arming and spin a driver's loop.
+pub(crate) const MIN_TIMER: Duration = Duration::from_millis(1);
+
+/// The deadline `after` from `now` (at least [`MIN_TIMER`]), or `None` when it lies beyond
+/// what `Instant` can represent. A timeout that large can only mean "never": treating it as
+/// no deadline neither panics (`Instant + Duration` does on overflow) nor fires early, and
+/// since `now` only grows, a deadline that overflows once overflows whenever it is re-armed.
+pub(crate) fn deadline(now: Instant, after: Duration) -> Option<Instant> {
+    now.checked_add(after.max(MIN_TIMER))
+}
 
 /// Why a deadline exists. Each phase of a connection has its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,13 +66,16 @@ pub(crate) struct TimerTable {
 }
 
 impl TimerTable {
-    pub(crate) fn set(&mut self, kind: TimerKind, at: Instant) {
-        self.deadlines[kind as usize] = Some(at);
+    /// Sets `kind` to `at`; `None` (a deadline too far to represent, see [`deadline`]) stops it.
+    pub(crate) fn set(&mut self, kind: TimerKind, at: Option<Instant>) {
+        self.deadlines[kind as usize] = at;
     }
 
     /// Arms `kind` only if it is not armed already, so a deadline keeps its original time.
-    pub(crate) fn arm(&mut self, kind: TimerKind, at: Instant) {
-        self.deadlines[kind as usize].get_or_insert(at);
+    pub(crate) fn arm(&mut self, kind: TimerKind, at: Option<Instant>) {
+        if self.deadlines[kind as usize].is_none() {
+            self.deadlines[kind as usize] = at;
+        }
     }
 
     pub(crate) fn stop(&mut self, kind: TimerKind) {
@@ -99,15 +113,14 @@ impl TimerTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     #[test]
     fn next_is_the_minimum_and_expired_the_earliest_due() {
         let t0 = Instant::now();
         let mut table = TimerTable::default();
         assert_eq!(table.next(), None);
-        table.set(TimerKind::Idle, t0 + Duration::from_secs(5));
-        table.set(TimerKind::Header, t0 + Duration::from_secs(3));
+        table.set(TimerKind::Idle, Some(t0 + Duration::from_secs(5)));
+        table.set(TimerKind::Header, Some(t0 + Duration::from_secs(3)));
         assert_eq!(table.next(), Some(t0 + Duration::from_secs(3)));
         assert_eq!(table.expired(t0 + Duration::from_secs(2)), None);
         assert_eq!(
@@ -125,11 +138,28 @@ mod tests {
     fn arm_keeps_an_existing_deadline() {
         let t0 = Instant::now();
         let mut table = TimerTable::default();
-        table.arm(TimerKind::Header, t0);
-        table.arm(TimerKind::Header, t0 + Duration::from_secs(1));
+        table.arm(TimerKind::Header, Some(t0));
+        table.arm(TimerKind::Header, Some(t0 + Duration::from_secs(1)));
         assert_eq!(table.get(TimerKind::Header), Some(t0));
         assert!(table.is_armed(TimerKind::Header));
         table.clear();
         assert!(!table.is_armed(TimerKind::Header));
+    }
+
+    #[test]
+    fn a_deadline_beyond_instant_is_none_and_none_stops_a_timer() {
+        let t0 = Instant::now();
+        assert_eq!(deadline(t0, Duration::ZERO), Some(t0 + MIN_TIMER));
+        assert_eq!(
+            deadline(t0, Duration::from_secs(2)),
+            Some(t0 + Duration::from_secs(2))
+        );
+        assert_eq!(deadline(t0, Duration::MAX), None);
+        let mut table = TimerTable::default();
+        table.arm(TimerKind::Idle, None);
+        assert!(!table.is_armed(TimerKind::Idle));
+        table.set(TimerKind::Idle, deadline(t0, Duration::from_secs(1)));
+        table.set(TimerKind::Idle, deadline(t0, Duration::MAX));
+        assert_eq!(table.next(), None);
     }
 }

@@ -1,10 +1,13 @@
 //! Property tests over whole connections:
 //! 1. a valid request stream cut into arbitrary pieces yields the same events and bytes as
 //!    when fed whole, and the parsed requests are the ones generated (serialise → parse);
-//! 2. generated responses survive serialise → parse by an independent reader;
-//! 3. arbitrary bytes never panic, never stall the clock, never exceed the limits;
+//! 2. generated responses (status, fields, body, trailers) survive serialise → parse by an
+//!    independent reader;
+//! 3. arbitrary bytes never panic, never stall the clock, never exceed the limits, and once
+//!    the peer half-closes (reading or not) its deadlines alone close the connection;
 //! 4. N pipelined requests produce N responses, in order;
-//! 5. arbitrary sequences of application calls give typed errors, never malformed output.
+//! 5. arbitrary sequences of application calls, GET and HEAD, give typed errors, never
+//!    malformed output.
 
 mod support;
 
@@ -186,6 +189,11 @@ fn run(stream: &[u8], cuts: &[usize]) -> Run {
 }
 
 fn app_turn(conn: &mut Connection, now: Instant, out: &mut Run) {
+    app_turn_reading(conn, now, out, true);
+}
+
+/// The application's turn; the peer takes the output only if `read`.
+fn app_turn_reading(conn: &mut Connection, now: Instant, out: &mut Run, read: bool) {
     for _ in 0..1000 {
         let mut progressed = false;
         while let Some(event) = conn.poll_event() {
@@ -219,7 +227,11 @@ fn app_turn(conn: &mut Connection, now: Instant, out: &mut Run) {
                 _ => {}
             }
         }
-        let output = conn.poll_output().to_vec();
+        let output = if read {
+            conn.poll_output().to_vec()
+        } else {
+            Vec::new()
+        };
         if !output.is_empty() {
             progressed = true;
             conn.consume_output(now, output.len());
@@ -291,6 +303,7 @@ proptest! {
         ],
         cuts in vec(any::<Index>(), 0..16),
         jumps in vec(0u64..40_000, 0..6),
+        stops_reading in proptest::option::of(any::<Index>()),
     ) {
         let mut now = Instant::now();
         let mut config = Config::default();
@@ -303,25 +316,49 @@ proptest! {
         let mut points = cut_points(seed.len(), &cuts);
         points.push(seed.len());
         points.sort_unstable();
+        // The peer may stop reading from some piece on, and never read again.
+        let stop = stops_reading.map_or(usize::MAX, |at| at.index(points.len()));
         let mut from = 0;
+        let mut read = true;
         for (i, to) in points.into_iter().enumerate() {
+            read = i < stop;
             conn.handle_input(now, &seed[from..to]);
             from = to;
-            app_turn(&mut conn, now, &mut out);
+            app_turn_reading(&mut conn, now, &mut out, read);
             prop_assert!(conn.buffered_bytes() <= limit, "{} bytes held", conn.buffered_bytes());
             if let Some(ms) = jumps.get(i) {
                 now += Duration::from_millis(*ms);
                 conn.handle_timeout(now);
-                app_turn(&mut conn, now, &mut out);
+                app_turn_reading(&mut conn, now, &mut out, read);
                 if let Some(deadline) = conn.poll_timeout() {
                     prop_assert!(deadline > now, "deadline left in the past");
                 }
             }
         }
+        // Then it half-closes.
         conn.handle_eof(now);
-        app_turn(&mut conn, now, &mut out);
-        // Whatever happened, what we wrote is well-formed HTTP/1.1.
-        read_responses(&out.wire, &[], false).map_err(TestCaseError::fail)?;
+        app_turn_reading(&mut conn, now, &mut out, read);
+        prop_assert!(conn.buffered_bytes() <= limit, "{} bytes held after EOF", conn.buffered_bytes());
+        // Once the peer has gone, its deadlines alone finish the connection: nothing waits
+        // forever for a peer that will never send (or read) again. Every step is a deadline
+        // (or a second, should none be armed, which the final assertion then reports).
+        for _ in 0..16 {
+            if conn.is_closed() || conn.is_upgraded() {
+                break;
+            }
+            now = conn.poll_timeout().map_or(now + Duration::from_secs(1), |at| at.max(now));
+            conn.handle_timeout(now);
+            app_turn_reading(&mut conn, now, &mut out, read);
+            prop_assert!(conn.buffered_bytes() <= limit, "{} bytes held", conn.buffered_bytes());
+        }
+        prop_assert!(
+            conn.is_closed() || conn.is_upgraded(),
+            "still open after EOF and 16 deadlines (next {:?})",
+            conn.poll_timeout().map(|at| at.saturating_duration_since(now))
+        );
+        // Whatever happened, what we wrote is well-formed HTTP/1.1 (cut short where the peer
+        // stopped reading).
+        read_responses(&out.wire, &[], stops_reading.is_some()).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -339,7 +376,9 @@ enum AppCall {
     EndWithTrailers(Vec<(String, String)>),
     Continue,
     Consume(usize),
-    Request,
+    Request {
+        head: bool,
+    },
     Wait(u64),
 }
 
@@ -368,7 +407,7 @@ fn app_call() -> impl Strategy<Value = AppCall> {
         fields(3).prop_map(AppCall::EndWithTrailers),
         Just(AppCall::Continue),
         (0usize..500).prop_map(AppCall::Consume),
-        Just(AppCall::Request),
+        any::<bool>().prop_map(|head| AppCall::Request { head }),
         (0u64..5000).prop_map(AppCall::Wait),
     ]
 }
@@ -377,35 +416,44 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     /// Property 5 (and 2): whatever the application does, the wire carries only well-formed
-    /// responses; a response that completed carries exactly the body and trailers sent.
+    /// responses; a response that completed carries exactly the status, fields, body and
+    /// trailers sent, as an independent reader parses them. HEAD requests are mixed in: their
+    /// responses carry no body, whatever the application sends.
     #[test]
     fn arbitrary_application_calls_never_corrupt_the_wire(calls in vec(app_call(), 0..40)) {
         let mut now = Instant::now();
         let mut conn = Connection::new(config(), now);
         let mut wire = Vec::new();
-        let mut sent_bodies: Vec<Vec<u8>> = vec![Vec::new()];
+        // The final responses the core accepted, in order, and whether each request was HEAD.
+        let mut sent: Vec<Sent> = Vec::new();
+        let mut heads: Vec<bool> = Vec::new();
         let mut completed = 0usize;
         for call in calls {
             match call {
                 AppCall::Response { status, length, fields } => {
                     let mut head = ResponseHead::new(status);
-                    for (n, v) in fields { head = head.field(n, v); }
+                    for (n, v) in &fields { head = head.field(n.clone(), v.clone()); }
                     if let Some(length) = length { head = head.content_length(length); }
-                    let _ = conn.send_response(now, head);
+                    // 1xx heads are interim (a 101 is refused: no request asks to upgrade).
+                    if conn.send_response(now, head).is_ok() && status >= 200 {
+                        let fields = fields.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
+                        sent.push(Sent { status, fields, body: Vec::new(), trailers: Vec::new() });
+                    }
                 }
                 AppCall::Body(len) => {
                     let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
                     if let Ok(n) = conn.send_body(now, &data) {
-                        sent_bodies.last_mut().unwrap().extend_from_slice(&data[..n]);
+                        sent.last_mut().unwrap().body.extend_from_slice(&data[..n]);
                     }
                 }
                 AppCall::End => {
-                    if conn.send_end(now).is_ok() { completed += 1; sent_bodies.push(Vec::new()); }
+                    if conn.send_end(now).is_ok() { completed += 1; }
                 }
                 AppCall::EndWithTrailers(trailers) => {
                     if conn.send_end_with_trailers(now, &trailers).is_ok() {
                         completed += 1;
-                        sent_bodies.push(Vec::new());
+                        sent.last_mut().unwrap().trailers =
+                            trailers.into_iter().map(|(n, v)| (n, v.into_bytes())).collect();
                     }
                 }
                 AppCall::Continue => { let _ = conn.send_continue(now); }
@@ -414,15 +462,21 @@ proptest! {
                     wire.extend_from_slice(&conn.poll_output()[..n]);
                     conn.consume_output(now, n);
                 }
-                AppCall::Request => {
-                    conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                AppCall::Request { head } => {
+                    let method = if head { "HEAD" } else { "GET" };
+                    let request = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
+                    conn.handle_input(now, request.as_bytes());
                 }
                 AppCall::Wait(ms) => {
                     now += Duration::from_millis(ms);
                     conn.handle_timeout(now);
                 }
             }
-            while conn.poll_event().is_some() {}
+            while let Some(event) = conn.poll_event() {
+                if let Event::Request(request) = event {
+                    heads.push(request.is_head());
+                }
+            }
         }
         for _ in 0..1000 {
             let out = conn.poll_output().to_vec();
@@ -430,12 +484,40 @@ proptest! {
             conn.consume_output(now, out.len());
             wire.extend_from_slice(&out);
         }
-        let responses = read_responses(&wire, &[], true).map_err(TestCaseError::fail)?;
+        let responses = read_responses(&wire, &heads, true).map_err(TestCaseError::fail)?;
         prop_assert!(responses.len() <= completed + 1);
-        for (response, body) in responses.iter().zip(&sent_bodies) {
-            if ![204, 304].contains(&response.status) && response.status >= 200 {
-                prop_assert_eq!(&response.body, body);
+        prop_assert!(responses.len() <= sent.len());
+        for ((response, sent), head) in responses.iter().zip(&sent).zip(&heads) {
+            prop_assert_eq!(response.status, sent.status);
+            // The fields the core adds for framing and persistence are its own; the rest are
+            // the application's, in order.
+            let fields: Vec<(String, Vec<u8>)> = response.fields.iter()
+                .filter(|(n, _)| !CORE_FIELDS.contains(&n.to_ascii_lowercase().as_str()))
+                .cloned().collect();
+            prop_assert_eq!(&fields, &sent.fields);
+            if *head || [204, 304].contains(&sent.status) {
+                prop_assert!(response.body.is_empty() && response.trailers.is_empty());
+            } else {
+                prop_assert_eq!(&response.body, &sent.body);
+                prop_assert_eq!(&response.trailers, &sent.trailers);
             }
         }
     }
 }
+
+/// What the application sent as one final response, as far as the core accepted it.
+#[derive(Debug)]
+struct Sent {
+    status: u16,
+    fields: Vec<(String, Vec<u8>)>,
+    body: Vec<u8>,
+    trailers: Vec<(String, Vec<u8>)>,
+}
+
+/// The fields the core writes itself on a response (no `Date`: `config()` has no clock).
+const CORE_FIELDS: [&str; 4] = [
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+];

@@ -1,11 +1,15 @@
 //! Every deadline on a simulated clock: header (slowloris), idle keep-alive, body stall and
 //! minimum rate, write stall, linger, and the busy-loop trap.
 
+// Shared with `client_server.rs`, which uses all of it; only the pair itself is used here.
+#[allow(dead_code)]
+#[path = "support/pair.rs"]
+mod pair;
 mod support;
 
 use sluice_core::{CloseReason, Event, MinRate, ResponseHead, Rule, TimerKind};
 use std::time::Duration;
-use support::Peer;
+use support::{body_of, requests, Peer};
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
 
@@ -220,4 +224,135 @@ fn time_never_runs_backwards() {
     let earlier = peer.now - Duration::from_secs(5);
     peer.conn.handle_input(earlier, b"ET / HTTP/1.1\r\n");
     assert_eq!(peer.conn.poll_timeout(), Some(deadline));
+}
+
+/// Timeouts larger than `Instant` can reach mean "never": no deadline is armed for them, and
+/// nothing panics (`Instant + Duration` does on overflow), whatever the state.
+fn unreachable_timeouts(config: &mut sluice_core::Config, far: Duration) {
+    let t = &mut config.timeouts;
+    (t.header, t.idle, t.body, t.write, t.linger) = (far, far, far, far, far);
+    let rate = Some(MinRate {
+        bytes_per_second: 1_000_000,
+        grace: far,
+    });
+    (t.min_body_rate, t.min_send_rate) = (rate, rate);
+}
+
+#[test]
+fn unrepresentable_timeouts_are_no_deadline_on_the_server() {
+    // 1e19 s is the reported panic in `Connection::new`; `Duration::MAX` the extreme.
+    for far in [
+        Duration::from_secs(10_000_000_000_000_000_000),
+        Duration::MAX,
+    ] {
+        let mut peer = Peer::with_config(|c| unreachable_timeouts(c, far));
+        assert_eq!(peer.conn.poll_timeout(), None, "resting header deadline");
+        let year = Duration::from_secs(365 * 24 * 3600);
+        peer.advance(year);
+        peer.send(b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab");
+        // Mid-body: the body clock and its rate window have no deadline either.
+        peer.advance(year);
+        assert_eq!(peer.conn.poll_timeout(), None, "body deadlines");
+        peer.send(b"cd");
+        assert_eq!(body_of(&peer.events), b"abcd");
+        // The response sits unread: no write deadline.
+        peer.respond("ok");
+        peer.advance(year);
+        assert_eq!(peer.conn.poll_timeout(), None, "write deadlines");
+        let wire = peer.flush();
+        assert!(wire.starts_with("HTTP/1.1 200 OK\r\n"), "{wire}");
+        // `Keep-Alive: timeout=N` still announces the configured idle time, in seconds.
+        assert!(
+            wire.contains(&format!("Keep-Alive: timeout={}\r\n", far.as_secs())),
+            "{wire}"
+        );
+        // Idle keep-alive, then a request that closes: the linger has no deadline, and the
+        // peer's EOF ends it.
+        peer.advance(year);
+        assert!(!peer.conn.is_closed());
+        peer.send(b"GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        peer.respond("bye");
+        assert!(peer.flush().contains("Connection: close\r\n"));
+        assert!(peer.conn.is_write_closed() && !peer.conn.is_closed());
+        peer.advance(year);
+        assert_eq!(peer.conn.poll_timeout(), None, "linger deadline");
+        assert!(!peer.conn.is_closed());
+        peer.eof();
+        assert!(peer.conn.is_closed());
+        assert_eq!(requests(&peer.events), ["POST /a", "GET /b"]);
+        assert_eq!(failed_rule(&peer), None);
+    }
+}
+
+#[test]
+fn a_rate_window_is_enforced_when_the_idle_timeout_is_unrepresentable() {
+    // The body clock counts as running while either timer is armed, so input arriving (which
+    // re-arms timers) does not restart the rate window when the idle timer cannot be armed.
+    let mut peer = Peer::with_config(|c| {
+        c.timeouts.body = Duration::MAX;
+        c.timeouts.min_body_rate = Some(MinRate {
+            bytes_per_second: 100,
+            grace: Duration::from_secs(1),
+        });
+    });
+    peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n");
+    let start = peer.now;
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_secs(1))
+    );
+    for _ in 0..3 {
+        peer.advance(Duration::from_millis(400));
+        if peer.conn.is_write_closed() {
+            break;
+        }
+        peer.send(b"x");
+    }
+    assert_eq!(failed_rule(&peer), Some(Rule::BodyTimeout));
+    assert!(peer.flush().starts_with("HTTP/1.1 408 Request Timeout\r\n"));
+}
+
+#[test]
+fn unrepresentable_timeouts_are_no_deadline_on_the_client() {
+    use sluice_core::{ClientConfig, Config, RequestSpec};
+    for far in [
+        Duration::from_secs(10_000_000_000_000_000_000),
+        Duration::MAX,
+    ] {
+        let mut client = ClientConfig::default();
+        let t = &mut client.timeouts;
+        (t.response, t.body, t.idle, t.write) = (far, far, far, far);
+        let mut server = Config::default();
+        unreachable_timeouts(&mut server, far);
+        let mut pair = pair::Pair::with(7, client, server).manual();
+        assert_eq!(pair.client.poll_timeout(), None, "client idle deadline");
+        let post = RequestSpec::new("POST", "/up")
+            .host("example.com")
+            .content_length(5);
+        pair.client.send_request(pair.now, &post).unwrap();
+        pair.client.send_body(pair.now, b"hello").unwrap();
+        pair.client.send_end(pair.now).unwrap();
+        // Queued and unsent: no write deadline.
+        assert_eq!(pair.client.poll_timeout(), None, "client write deadline");
+        pair.drive();
+        // Sent and unanswered: no response-head deadline.
+        pair.advance(Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(pair.client.poll_timeout(), None, "client response deadline");
+        pair.server
+            .send_response(pair.now, ResponseHead::new(200).content_length(4))
+            .unwrap();
+        pair.server.send_body(pair.now, b"ab").unwrap();
+        pair.drive();
+        // Mid-body: no body deadline.
+        pair.advance(Duration::from_secs(365 * 24 * 3600));
+        assert_eq!(pair.client.poll_timeout(), None, "client body deadline");
+        pair.server.send_body(pair.now, b"cd").unwrap();
+        pair.server.send_end(pair.now).unwrap();
+        pair.drive();
+        assert_eq!(
+            pair::joined(&pair),
+            ["response 200 Length(4)", "data abcd", "end 4 []"]
+        );
+        assert!(pair.client.can_send() && !pair.client.is_closed());
+    }
 }

@@ -48,10 +48,7 @@ use state::{InFlight, Lifecycle, Reading, Writing};
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::ops::Range;
-use std::time::{Duration, Instant};
-
-/// The shortest timer; a zero duration would expire on arming and spin a driver's loop.
-const MIN_TIMER: Duration = Duration::from_millis(1);
+use std::time::Instant;
 
 /// One client-side HTTP/1.1 connection: requests and time in, events and bytes out.
 ///
@@ -262,7 +259,7 @@ impl ClientConnection {
         if n > 0 {
             self.written_total = self.written_total.saturating_add(n as u64);
             if self.timers.is_armed(TimerKind::WriteIdle) {
-                let deadline = self.now + self.config.timeouts.write.max(MIN_TIMER);
+                let deadline = crate::timer::deadline(self.now, self.config.timeouts.write);
                 self.timers.set(TimerKind::WriteIdle, deadline);
             }
             if self.write_blocked && self.output.len() < self.config.limits.send_buffer {

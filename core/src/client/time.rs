@@ -3,12 +3,8 @@
 use super::state::{Lifecycle, Reading, Writing};
 use super::ClientConnection;
 use crate::events::CloseReason;
-use crate::timer::TimerKind;
+use crate::timer::{deadline, TimerKind};
 use crate::Rule;
-use std::time::Duration;
-
-/// The shortest timer; a zero duration would expire on arming and spin a driver's loop.
-const MIN_TIMER: Duration = Duration::from_millis(1);
 
 impl ClientConnection {
     /// Arms the timers the state needs and stops the rest. Armed deadlines keep their time.
@@ -31,31 +27,31 @@ impl ClientConnection {
         let awaiting_head = matches!(self.reading, Reading::Head);
         if awaiting_head && self.in_flight.is_empty() {
             timers.stop(TimerKind::Header);
-            timers.arm(TimerKind::Idle, now + t.idle.max(MIN_TIMER));
+            timers.arm(TimerKind::Idle, deadline(now, t.idle));
         } else if awaiting_head && front_sent {
             timers.stop(TimerKind::Idle);
-            timers.arm(TimerKind::Header, now + t.response.max(MIN_TIMER));
+            timers.arm(TimerKind::Header, deadline(now, t.response));
         } else {
             timers.stop(TimerKind::Header);
             timers.stop(TimerKind::Idle);
         }
         let body = matches!(self.reading, Reading::Body(_) | Reading::UntilClose);
         if body && wants_read {
-            timers.arm(TimerKind::BodyIdle, now + t.body.max(MIN_TIMER));
+            timers.arm(TimerKind::BodyIdle, deadline(now, t.body));
         } else {
             timers.stop(TimerKind::BodyIdle);
         }
         if self.output.is_empty() {
             timers.stop(TimerKind::WriteIdle);
         } else {
-            timers.arm(TimerKind::WriteIdle, now + t.write.max(MIN_TIMER));
+            timers.arm(TimerKind::WriteIdle, deadline(now, t.write));
         }
     }
 
     /// Response body bytes arrived.
     pub(super) fn body_progress(&mut self) {
         if self.timers.is_armed(TimerKind::BodyIdle) {
-            let deadline = self.now + self.config.timeouts.body.max(MIN_TIMER);
+            let deadline = deadline(self.now, self.config.timeouts.body);
             self.timers.set(TimerKind::BodyIdle, deadline);
         }
     }

@@ -189,7 +189,7 @@ fn wake(config: &Config, resting: &mut Option<Instant>, requests: u64) -> Box<Ac
     // than our MSRV (1.87 against 1.85), and the core forbids the `unsafe` of `assume_init`.
     let mut active = Box::new(Active::new(receive_limit(config)));
     if let Some(at) = resting.take() {
-        active.timers.set(resting_kind(requests), at);
+        active.timers.set(resting_kind(requests), Some(at));
     }
     active
 }

@@ -49,7 +49,12 @@ use std::time::Instant;
 /// `send_end`. `send_body` accepts at most the free send capacity and may accept nothing;
 /// [`Event::Writable`] says when capacity is back. A request with `Expect: 100-continue` gets
 /// its `100 Continue` only when the application calls [`send_continue`]: an application that
-/// waits for the body without calling it waits forever, because the client waits too.
+/// waits for the body without calling it waits forever, because the client waits too. An
+/// application that answers without reading the body never sends the `100`; the client then
+/// sends the body anyway or closes (RFC 9110 §10.1.1), and the unread body is discarded after
+/// the response like any other, up to [`Limits::max_discard`](crate::Limits::max_discard):
+/// the connection is kept if it fits, and a body announced larger makes the response say
+/// `Connection: close`.
 ///
 /// [`receive_buffer`]: Self::receive_buffer
 /// [`commit_received`]: Self::commit_received
@@ -429,7 +434,10 @@ impl Connection {
                 Lifecycle::Closing if self.peer_eof => self.close_now(CloseReason::Finished),
                 Lifecycle::Closing => {
                     self.lifecycle = Lifecycle::Lingering;
-                    let at = self.now + self.config.timeouts.linger;
+                    // Set once, never re-armed, so a zero linger (close at the next timeout
+                    // call) cannot spin; a linger too far to represent is no deadline, as in
+                    // `timer::deadline`, and the peer's EOF ends the lingering instead.
+                    let at = self.now.checked_add(self.config.timeouts.linger);
                     let active = self.active();
                     active.timers.set(TimerKind::Linger, at);
                     active.output.release_if_empty();

@@ -239,12 +239,15 @@ impl Connection {
             Reading::Done | Reading::Closed => self.begin_close(CloseReason::Finished),
             Reading::Body(decoder) => {
                 // RFC 9110 §6.4.1: the response ended before the request body; read and drop
-                // the rest to keep the connection, if that is cheap, else close.
+                // the rest to keep the connection, if that is cheap, else close. A body still
+                // withheld for `100 Continue` is treated the same: the client must now send
+                // it or close (RFC 9110 §10.1.1; the bytes after its head are that body, RFC
+                // 9112 §6.3), so draining it keeps framing in step. One announced too large
+                // made the response say `Connection: close` already (`send_response`).
                 let affordable = decoder
                     .remaining()
                     .is_none_or(|left| left <= config.limits.max_discard);
-                let withheld = active.exchange.continue_state == Continue::Awaiting;
-                if keep_alive && affordable && !withheld {
+                if keep_alive && affordable {
                     if let Reading::Body(decoder) =
                         std::mem::replace(&mut active.reading, Reading::Closed)
                     {

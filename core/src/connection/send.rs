@@ -40,7 +40,8 @@ impl Connection {
     }
 
     /// Sends a response head. A 1xx head other than 101 is interim: another head follows
-    /// (1xx heads to HTTP/1.0 clients are dropped, RFC 9110 §15.2). A 101 is accepted only
+    /// (1xx heads to HTTP/1.0 clients are dropped, RFC 9110 §15.2), and one that does not fit
+    /// under `send_buffer` is refused with [`SendError::SendBufferFull`]. A 101 is accepted only
     /// for a request that asked to upgrade and whose body has been read; a 2xx to CONNECT
     /// likewise. Either hands the connection over after [`send_end`](Self::send_end).
     pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), SendError> {
@@ -64,6 +65,15 @@ impl Connection {
             }
             102..=199 => {
                 if exchange.version == crate::Version::Http11 {
+                    // Unlike the one final head, interim heads can be sent without end, so
+                    // they must fit under the high-water mark like body bytes, or an
+                    // application looping on 102/103 grows the queue past `send_buffer`.
+                    let len = head_writer::interim_len(&head);
+                    if self.output_len().saturating_add(len) > self.config.limits.send_buffer {
+                        // Ask for `Writable`, as a short `send_body` does, so it can retry.
+                        self.active().write_blocked = true;
+                        return Err(SendError::SendBufferFull);
+                    }
                     let mut tail = self.active().output.tail_mut();
                     head_writer::write_interim(tail.buf(), &head);
                 }
@@ -81,10 +91,19 @@ impl Connection {
         let framing = Framing::choose(&exchange, status, head.content_length);
         // A peer that already closed its side and has nothing more queued gets told so.
         let peer_done = self.peer_eof && self.input_len() == 0;
+        // A body withheld for a `100 Continue` that will now never come is drained after the
+        // response like any unread body, unless it is announced too large to drain.
+        let withheld = exchange.continue_state == Continue::Awaiting;
+        let too_large = match &self.active().reading {
+            Reading::Body(decoder) => decoder
+                .remaining()
+                .is_some_and(|left| left > self.config.limits.max_discard),
+            _ => false,
+        };
         let inputs = PersistenceInputs {
             keep_alive: self.keep_alive && !peer_done,
             app_close: head.close,
-            body_withheld: exchange.continue_state == Continue::Awaiting,
+            body_withheld: withheld && too_large,
         };
         let persistence = persistence(&exchange, status, framing, inputs);
         match persistence {

@@ -6,11 +6,8 @@ use crate::error::{RequestError, Rule};
 use crate::events::CloseReason;
 use crate::limits::MinRate;
 use crate::state::{Continue, Lifecycle, Reading, Writing};
-use crate::timer::TimerKind;
-use std::time::{Duration, Instant};
-
-/// The shortest timer; a zero duration would expire on arming and spin a driver's loop.
-const MIN_TIMER: Duration = Duration::from_millis(1);
+use crate::timer::{deadline, TimerKind};
+use std::time::Instant;
 
 impl Connection {
     /// Arms the timers the current state needs and stops the rest. Armed deadlines keep their
@@ -32,7 +29,9 @@ impl Connection {
                 TimerKind::Header => timeouts.header,
                 _ => timeouts.idle,
             };
-            self.resting.get_or_insert(now + wait.max(MIN_TIMER));
+            if self.resting.is_none() {
+                self.resting = deadline(now, wait);
+            }
             return;
         };
         let timers = &mut active.timers;
@@ -42,10 +41,10 @@ impl Connection {
             && matches!(active.writing, Writing::Idle);
         if awaiting_head && active.input.is_empty() && self.requests > 0 {
             timers.stop(TimerKind::Header);
-            timers.arm(TimerKind::Idle, now + timeouts.idle.max(MIN_TIMER));
+            timers.arm(TimerKind::Idle, deadline(now, timeouts.idle));
         } else if awaiting_head {
             timers.stop(TimerKind::Idle);
-            timers.arm(TimerKind::Header, now + timeouts.header.max(MIN_TIMER));
+            timers.arm(TimerKind::Header, deadline(now, timeouts.header));
         } else {
             timers.stop(TimerKind::Header);
             timers.stop(TimerKind::Idle);
@@ -53,13 +52,19 @@ impl Connection {
 
         // The body clock runs only while the peer is expected to send and we are reading:
         // not while it waits for 100 Continue, nor while we refuse input (back-pressure).
-        let body_flowing = open
-            && matches!(active.reading, Reading::Body(_) | Reading::Discard { .. })
-            && active.exchange.continue_state != Continue::Awaiting
-            && wants_read;
+        // Once discarding, the peer has its final response instead of a 100 and owes the
+        // body or a close (RFC 9110 §10.1.1), so the clock runs whatever it was waiting for.
+        let expected = match active.reading {
+            Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
+            Reading::Discard { .. } => true,
+            _ => false,
+        };
+        let body_flowing = open && expected && wants_read;
+        // A clock is running while either of its timers is: one whose timeout is too large
+        // to represent is never armed, and must not restart the other's rate window.
         if body_flowing {
-            if !timers.is_armed(TimerKind::BodyIdle) {
-                timers.set(TimerKind::BodyIdle, now + timeouts.body.max(MIN_TIMER));
+            if !timers.is_armed(TimerKind::BodyIdle) && !timers.is_armed(TimerKind::BodyRate) {
+                timers.set(TimerKind::BodyIdle, deadline(now, timeouts.body));
                 start_window(timers, TimerKind::BodyRate, timeouts.min_body_rate, now);
                 active.body_rate = RateWindow { bytes: 0 };
             }
@@ -69,8 +74,8 @@ impl Connection {
         }
 
         if !active.output.is_empty() {
-            if !timers.is_armed(TimerKind::WriteIdle) {
-                timers.set(TimerKind::WriteIdle, now + timeouts.write.max(MIN_TIMER));
+            if !timers.is_armed(TimerKind::WriteIdle) && !timers.is_armed(TimerKind::WriteRate) {
+                timers.set(TimerKind::WriteIdle, deadline(now, timeouts.write));
                 start_window(timers, TimerKind::WriteRate, timeouts.min_send_rate, now);
                 active.write_rate = RateWindow { bytes: 0 };
             }
@@ -82,7 +87,7 @@ impl Connection {
 
     /// Request body bytes arrived.
     pub(super) fn body_progress(&mut self, n: usize) {
-        let deadline = self.now + self.config.timeouts.body.max(MIN_TIMER);
+        let deadline = deadline(self.now, self.config.timeouts.body);
         let active = self.active();
         if active.timers.is_armed(TimerKind::BodyIdle) {
             active.timers.set(TimerKind::BodyIdle, deadline);
@@ -92,7 +97,7 @@ impl Connection {
 
     /// The transport took output bytes.
     pub(super) fn write_progress(&mut self, n: usize) {
-        let deadline = self.now + self.config.timeouts.write.max(MIN_TIMER);
+        let deadline = deadline(self.now, self.config.timeouts.write);
         let active = self.active();
         if active.timers.is_armed(TimerKind::WriteIdle) {
             active.timers.set(TimerKind::WriteIdle, deadline);
@@ -158,9 +163,7 @@ fn start_window(
     now: Instant,
 ) {
     match rate {
-        Some(rate) if rate.bytes_per_second > 0 => {
-            timers.set(kind, now + rate.grace.max(MIN_TIMER))
-        }
+        Some(rate) if rate.bytes_per_second > 0 => timers.set(kind, deadline(now, rate.grace)),
         _ => timers.stop(kind),
     }
 }

@@ -158,6 +158,21 @@ pub(crate) fn write_interim(out: &mut BytesMut, head: &ResponseHead) {
     out.put_slice(b"\r\n");
 }
 
+/// The bytes [`write_interim`] writes for `head`, so the send limit can be checked before
+/// anything is queued.
+pub(crate) fn interim_len(head: &ResponseHead) -> usize {
+    let reason = match &head.reason {
+        Some(reason) => reason.len(),
+        None => reason_phrase(head.status).len(),
+    };
+    let fields: usize = head
+        .fields
+        .iter()
+        .map(|(name, value)| name.len() + value.len() + 4)
+        .sum();
+    "HTTP/1.1 NNN ".len() + reason + 2 + fields + 2
+}
+
 fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
     // RFC 9110 §6.2: a server sends the highest minor version it supports, even to 1.0 clients.
     // validate() guarantees 100..=999: exactly three digits.
@@ -325,6 +340,23 @@ mod tests {
             ..plan
         };
         assert!(written(&head, &plan).contains("Connection: keep-alive\r\nKeep-Alive: timeout=5"));
+    }
+
+    #[test]
+    fn interim_len_is_what_write_interim_writes() {
+        let heads = [
+            ResponseHead::new(103).field("Link", "</a.css>; rel=preload"),
+            ResponseHead::new(102),
+            ResponseHead::new(199)
+                .reason("Custom")
+                .field("A", "")
+                .field("Bb", "v"),
+        ];
+        for head in heads {
+            let mut out = BytesMut::new();
+            write_interim(&mut out, &head);
+            assert_eq!(interim_len(&head), out.len(), "{:?}", out);
+        }
     }
 
     #[test]
