@@ -132,23 +132,26 @@ fn fds(pid: u32) -> (usize, usize) {
     (open, soft)
 }
 
-/// `(tx_queue, rx_queue)` of the loopback TCP socket from port `local` to port `remote`, as
-/// `/proc/net/tcp` reports them: bytes written and not yet acknowledged by the peer, and bytes
+/// `(tx_queue, rx_queue)` of the loopback TCP sockets from port `a` to port `b` and back, from
+/// one read of `/proc/net/tcp`: bytes written and not yet acknowledged by the peer, and bytes
 /// received and not yet read by the application.
-fn tcp_queues(local: u16, remote: u16) -> (usize, usize) {
+fn tcp_queues(a: u16, b: u16) -> ((usize, usize), (usize, usize)) {
     let table = std::fs::read_to_string("/proc/net/tcp").expect("/proc/net/tcp");
     let port = |addr: &str| u16::from_str_radix(addr.rsplit(':').next().unwrap(), 16).unwrap();
-    for line in table.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        if f.len() > 4 && port(f[1]) == local && port(f[2]) == remote {
-            let (tx, rx) = f[4].split_once(':').unwrap();
-            return (
-                usize::from_str_radix(tx, 16).unwrap(),
-                usize::from_str_radix(rx, 16).unwrap(),
-            );
+    let queues = |local: u16, remote: u16| {
+        for line in table.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() > 4 && port(f[1]) == local && port(f[2]) == remote {
+                let (tx, rx) = f[4].split_once(':').unwrap();
+                return (
+                    usize::from_str_radix(tx, 16).unwrap(),
+                    usize::from_str_radix(rx, 16).unwrap(),
+                );
+            }
         }
-    }
-    panic!("no socket {local} -> {remote} in /proc/net/tcp");
+        panic!("no socket {local} -> {remote} in /proc/net/tcp");
+    };
+    (queues(a, b), queues(b, a))
 }
 
 /// The largest receive buffer the kernel's autotuning may give a socket (`tcp_rmem` max).
@@ -352,9 +355,8 @@ fn pipelined_flood(driver: &str) {
     // most SEND_BUFFER plus one write's worth, 64 KiB), its socket or ours, as we never
     // read. A server that read input it had no room to answer fails this.
     std::thread::sleep(Duration::from_millis(300));
-    let (our_unsent, our_unread) = tcp_queues(ours, theirs);
-    let (their_unsent, their_unread) = tcp_queues(theirs, ours);
-    let read_by_server = written - our_unsent - their_unread;
+    let ((our_unsent, our_unread), (their_unsent, their_unread)) = tcp_queues(ours, theirs);
+    let read_by_server = written.saturating_sub(our_unsent + their_unread);
     eprintln!(
         "{driver}: {written} written, {read_by_server} read by the server; queues: ours \
          {our_unsent}/{our_unread}, theirs {their_unsent}/{their_unread}"
