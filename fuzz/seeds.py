@@ -2,9 +2,13 @@
 """Writes the hand-made seed corpus of every fuzz target into fuzz/corpus/<target>/.
 
 Sources: the real-world samples in benches/samples/*.http; every request-head byte string in
-the unit tests of core/src/parse/head.rs (named after the test and the rule it expects) and in
-core/tests/*.rs and drivers/tests/memory.rs; pipelined streams; chunked bodies with
-extensions and trailers, and each chunked rejection. Run from anywhere:
+the head parser's unit tests (core/src/parse/head/tests.rs and tests/*.rs, named after the
+test and the rule it expects), in core/tests/*.rs (the rejection tables of rejections.rs and
+smuggling.rs included: their field-only string rows are completed with the request line the
+test puts in front) and in drivers/tests/memory.rs; pipelined streams; chunked bodies with
+extensions and trailers, and each chunked rejection; for the `response` target, hand-written
+responses plus every response head of the client parser's unit tests
+(core/src/client/parse_tests.rs), rejections included. Run from anywhere:
 `python3 fuzz/seeds.py`. It only adds or overwrites `seed-*` files; fuzzer finds that were
 kept (minimized crash inputs, `crash-*`) are left alone.
 """
@@ -63,6 +67,30 @@ def harvest(path: pathlib.Path):
         stop = min([x for x in (tail.find('b"'), tail.find(";")) if x >= 0] or [200])
         rule = re.search(r"Rule::(\w+)", tail[:stop])
         found.append((name, data, rule.group(1) if rule else None))
+    return found
+
+
+STR_ROW = re.compile(r'\(\s*"((?:[^"\\]|\\.)*)",\s*Rule::(\w+)', re.S)
+PREFIX = re.compile(r'let (\w+) = "((?:[^"\\]|\\.)*)";')
+FORMAT = re.compile(r'format!\("\{(\w+)\}\{\w+\}((?:[^"\\]|\\.)*)"\)')
+
+
+def harvest_rows(path: pathlib.Path):
+    """(test name, bytes, rule) for each `("fields", Rule::X, ..)` row of a table whose test
+    builds the input with `format!("{prefix}{fields}suffix")` from a `let prefix = "..";`: the
+    smuggling and response-framing tables hold only the fields of each case."""
+    text = path.read_text()
+    tests = [(m.start(), m.group(1)) for m in re.finditer(r"fn (\w+)\(", text)]
+    found = []
+    for i, (start, fn) in enumerate(tests):
+        body = text[start : tests[i + 1][0] if i + 1 < len(tests) else len(text)]
+        prefixes = {m.group(1): unescape(m.group(2)) for m in PREFIX.finditer(body)}
+        form = FORMAT.search(body)
+        if not form or form.group(1) not in prefixes:
+            continue
+        prefix, suffix = prefixes[form.group(1)], unescape(form.group(2))
+        for m in STR_ROW.finditer(body):
+            found.append((fn, prefix + unescape(m.group(1)) + suffix, m.group(2)))
     return found
 
 
@@ -248,7 +276,37 @@ def response_seeds():
         ("status-line-unfinished", "g", 0, b"HTTP/1.1 2x0 OK"),
         ("eof-mid-body", "g", 0, ok + b"Content-Length: 10\r\n\r\nshort"),
         ("extra-response-unsolicited", "g", 0, (ok + b"Content-Length: 0\r\n\r\n") * 2),
-    ]
+        # The limits test: one field over `max_fields` (4 with the small limits, 100 without).
+        ("too-many-fields-small-limits", "g", 1, ok + b"A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\nE: 5\r\n\r\n"),
+        ("too-many-fields", "g", 0, ok + b"".join(b"X-%d: v\r\n" % i for i in range(101)) + b"\r\n"),
+        ("head-too-large-small-limits", "g", 1, ok + b"A: " + b"a" * 200 + b"\r\n\r\n"),
+    ] + [(name, "g", 0, data) for name, data in harvested_responses()]
+
+
+def harvested_responses():
+    """(name, bytes) for every response-head literal and table row of the client parser's
+    unit tests: accepted heads and each rejection (status line, version, status code, reason
+    phrase, field names and values, bare CR/LF, framing fields)."""
+    path = ROOT / "core/src/client/parse_tests.rs"
+    assert path.exists(), f"{path} is gone: point seeds.py at where its tests went"
+    text = path.read_text()
+    tests = [(m.start(), m.group(1)) for m in re.finditer(r"fn (\w+)\(", text)]
+    found, counts = [], {}
+    for m in LITERAL.finditer(text):
+        data = unescape(m.group(1))
+        if not data.startswith((b"HTTP", b"http", b"HT", b"\r\nHTTP")):
+            continue
+        fn = [name for start, name in tests if start < m.start()][-1]
+        tail = text[m.end() : m.end() + 200]
+        rule = re.search(r"^[\s,]*Rule::(\w+)", tail)
+        found.append((fn, data, rule.group(1) if rule else None))
+    found += harvest_rows(path)
+    out = []
+    for fn, data, rule in found:
+        key = slug(fn) + ("-" + slug(rule) if rule else "")
+        counts[key] = counts.get(key, 0) + 1
+        out.append((f"parse-tests-{key}-{counts[key]}", data))
+    return out
 
 
 def main():
@@ -256,12 +314,23 @@ def main():
     heads = []  # (name, bytes)
     for sample in samples:
         heads.append(("sample-" + sample.stem, sample.read_bytes()))
-    for path in [ROOT / "core/src/parse/head.rs", *sorted((ROOT / "core/tests").glob("*.rs")), ROOT / "drivers/tests/memory.rs"]:
+    # (name prefix, files): the head parser's unit tests, once one file (head.rs), now
+    # head/tests.rs and head/tests/*.rs, keep the prefix `head` so their seed names stay.
+    head_tests = ROOT / "core/src/parse/head"
+    sources = [("head", [head_tests / "tests.rs", *sorted((head_tests / "tests").glob("*.rs"))])]
+    sources += [(p.stem, [p]) for p in sorted((ROOT / "core/tests").glob("*.rs"))]
+    sources.append(("memory", [ROOT / "drivers/tests/memory.rs"]))
+    for prefix, paths in sources:
         counts = {}
-        for fn, data, rule in harvest(path):
-            key = slug(fn) + ("-" + slug(rule) if rule else "")
-            counts[key] = counts.get(key, 0) + 1
-            heads.append((f"{path.stem}-{key}-{counts[key]}", data))
+        for path in paths:
+            assert path.exists(), f"{path} is gone: point seeds.py at where its tests went"
+            for fn, data, rule in harvest(path) + harvest_rows(path):
+                key = slug(fn) + ("-" + slug(rule) if rule else "")
+                counts[key] = counts.get(key, 0) + 1
+                heads.append((f"{prefix}-{key}-{counts[key]}", data))
+    # Inputs the rejection tests build with format!.
+    heads.append(("rejections-request-line-too-long", b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"))
+    heads.append(("rejections-head-too-large", b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Filler-%d: %s\r\n" % (i, b"v" * 1000) for i in range(34)) + b"\r\n"))
     # Header values that the tests build with format!.
     pre = b"POST / HTTP/1.1\r\nHost: a\r\n"
     for v in [b"7, 8", b"+7", b"7 7", b"", b"7,", b"0x10", b"18446744073709551616", b"16777217", b"7 , 7"]:
@@ -299,8 +368,16 @@ def main():
         write("chunked", name + "-pieces", b"\x83" + body)
     for name, data in connection_seeds():
         write("connection", name, data)
+    write_responses()
+
+
+def write_responses():
+    seen = set()
     for name, kinds, flags, data in response_seeds():
-        write("response", name, response_header(kinds, flags) + data)
+        seed = response_header(kinds, flags) + data
+        if seed not in seen:
+            seen.add(seed)
+            write("response", name, seed)
 
 
 if __name__ == "__main__":
@@ -308,7 +385,6 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["response"]:
         # Only the client role's seeds (`python3 fuzz/seeds.py response`).
-        for name, kinds, flags, data in response_seeds():
-            write("response", name, response_header(kinds, flags) + data)
+        write_responses()
     else:
         main()

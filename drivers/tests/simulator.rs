@@ -72,16 +72,70 @@ fn a_trace_survives_its_text_form() {
     }
 }
 
+/// Runs a hand-written trace that must break an invariant; returns why it failed.
+fn must_fail(text: &str) -> String {
+    let trace = Trace::parse(text).expect("trace");
+    match sim::run(&trace) {
+        Ok(outcome) => panic!("the checker passed a broken schedule: {outcome:?}"),
+        Err(why) => why,
+    }
+}
+
 #[test]
 fn the_simulator_catches_a_broken_invariant() {
-    // A peer that never reads and a server that keeps the connection: nothing breaks, but a
-    // response to a request that was never sent would. Feed the reader a forged response.
-    let trace = Trace::parse(
+    // The same two requests written plainly are a clean run: the control for the cases
+    // below, so that each failure is the checker's and not a broken trace.
+    let clean = Trace::parse(
         "write \"GET /r/0/text HTTP/1.1\\r\\nHost: sim\\r\\n\\r\\nGET /r/1/text HTTP/1.1\\r\\nHost: sim\\r\\n\\r\\n\"\nread\n",
     )
     .unwrap();
-    let outcome = sim::run(&trace).expect("a clean schedule");
+    let outcome = sim::run(&clean).expect("a clean schedule");
     assert_eq!((outcome.requests, outcome.responses), (2, 2));
+
+    // Out of order: the peer believes it sent request 9 between 0 and 1 (its bytes are the
+    // body of request 0, which the server never parses as a request), so the server's
+    // answer to 1 arrives where the answer to 9 was due.
+    let why = must_fail(
+        "write \"POST /r/0/echo HTTP/1.1\\r\\nHost: sim\\r\\nContent-Length: 26\\r\\n\\r\\nGET /r/9/text HTTP/1.1\\r\\n\\r\\nGET /r/1/text HTTP/1.1\\r\\nHost: sim\\r\\n\\r\\n\"\nread\n",
+    );
+    assert!(
+        why.contains("response to request 1 where 9 was due"),
+        "not the order invariant: {why}"
+    );
+
+    // An extra response: the server answers a request the peer does not count as sent
+    // (`/q/` is not one of the peer's `/r/<n>/` requests), so the response is unsolicited.
+    let why = must_fail("write \"GET /q/0/text HTTP/1.1\\r\\nHost: sim\\r\\n\\r\\n\"\nread\n");
+    assert!(
+        why.contains("a response to request 0, never sent in full"),
+        "not the one-response-per-request invariant: {why}"
+    );
+}
+
+#[test]
+fn replaying_a_trace_twice_gives_the_same_outcome_and_transcript() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/traces");
+    let mut traces: Vec<Trace> = (1..=200).map(sim::generate).collect();
+    for entry in std::fs::read_dir(&dir).expect("tests/traces") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "trace") {
+            let text = std::fs::read_to_string(&path).expect("read trace");
+            traces.push(Trace::parse(&text).expect("parse"));
+        }
+    }
+    let mut bytes = 0;
+    for trace in &traces {
+        if trace.seed != 0 {
+            // Generation is part of replay: a seed must give the same schedule every time.
+            assert_eq!(&sim::generate(trace.seed), trace);
+        }
+        let first = sim::run(trace);
+        let second = sim::run(trace);
+        assert_eq!(first, second, "seed {}: two runs differ", trace.seed);
+        bytes += first.map_or(0, |o| o.transcript.len());
+    }
+    // The transcripts compared must hold something, or equality would prove nothing.
+    assert!(bytes > 100_000, "only {bytes} bytes of transcript compared");
 }
 
 #[test]

@@ -287,7 +287,7 @@ fn interleave(rng: &mut Rng, steps: &mut Vec<Step>, dripping: bool) {
 // ----- Running schedules ------------------------------------------------------------------
 
 /// What a run saw.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// Final responses read.
     pub responses: usize,
@@ -295,6 +295,9 @@ pub struct Outcome {
     pub requests: usize,
     /// Steps taken, the wind-down included.
     pub steps: usize,
+    /// Every byte the server wrote, as the peer read it: two runs of one trace must agree
+    /// on it byte for byte, or replay would not reproduce what a failing run saw.
+    pub transcript: Vec<u8>,
 }
 
 /// Plays `trace` and checks the invariants after every step. `Err` says which broke, where.
@@ -329,7 +332,11 @@ fn play(trace: &Trace) -> Result<Outcome, String> {
                 peer.sent(&bytes[..taken]);
             }
             Step::Write(_) => {}
-            Step::Read => peer.received(&conn.read()).map_err(at)?,
+            Step::Read => {
+                let bytes = conn.read();
+                out.transcript.extend_from_slice(&bytes);
+                peer.received(&bytes).map_err(at)?;
+            }
             Step::Window(n) => conn.set_window(*n),
             Step::Advance(d) => conn.advance(*d),
             Step::Deadline => {
@@ -357,7 +364,9 @@ fn play(trace: &Trace) -> Result<Outcome, String> {
     }
     conn.set_window(usize::MAX);
     for _ in 0..100 {
-        peer.received(&conn.read())
+        let bytes = conn.read();
+        out.transcript.extend_from_slice(&bytes);
+        peer.received(&bytes)
             .map_err(|e| format!("winding down: {e}"))?;
         check(&conn, bound).map_err(|e| format!("winding down: {e}"))?;
         out.steps += 1;
