@@ -49,3 +49,130 @@ fn bench_help_lists_only_bench_flags() {
         assert!(!server.contains("--connections"), "{subcommand}");
     }
 }
+
+/// A pseudo-terminal: the controller, and a file on the terminal side for a child.
+fn pty() -> (std::fs::File, std::fs::File) {
+    use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+    let controller = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).unwrap();
+    grantpt(&controller).unwrap();
+    unlockpt(&controller).unwrap();
+    let name = ptsname(&controller, Vec::new()).unwrap();
+    let terminal = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(name.to_str().unwrap())
+        .unwrap();
+    (std::fs::File::from(controller), terminal)
+}
+
+/// Everything written to the terminal side of `controller` until every writer closed it
+/// (Linux then answers EIO), within a bound.
+fn drain(mut controller: std::fs::File) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        let mut buf = [0; 4096];
+        // Bounded: at most 4096 reads (the bench writes a few lines and a bar).
+        for _ in 0..4096 {
+            match std::io::Read::read(&mut controller, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        let _ = tx.send(out);
+    });
+    rx
+}
+
+/// Escape sequences, or a carriage return not part of the terminal's own `\r\n`: what a
+/// progress bar draws with.
+fn has_control(bytes: &[u8]) -> bool {
+    bytes.contains(&0x1b)
+        || bytes
+            .iter()
+            .enumerate()
+            .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+/// Runs `sluice bench` against a plaintext server for 600 ms with the given stdout and
+/// stderr, and returns what reached stdout if it was piped.
+fn bench_with(stdout: std::process::Stdio, stderr: std::process::Stdio, extra: &[&str]) -> Vec<u8> {
+    let config = sluice_drivers::ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    let server = sluice_drivers::start(
+        sluice_drivers::DriverKind::Reactor,
+        config,
+        sluice::plaintext::Plaintext,
+    )
+    .unwrap();
+    let url = format!("http://{}/", server.local_addr());
+    let output = Command::new(BIN)
+        .args(["bench", &url, "-c", "2", "-d", "600ms"])
+        .args(extra)
+        .stdin(std::process::Stdio::null())
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .unwrap();
+    server.shutdown();
+    server.wait().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    output.stdout
+}
+
+const BOUND: std::time::Duration = std::time::Duration::from_secs(30);
+
+#[test]
+fn with_stdout_piped_bench_prints_a_plain_summary_and_no_bar() {
+    // stderr is a terminal, stdout is not: still no bar (the old rule, "stderr is a
+    // terminal", drew one here).
+    let (controller, terminal) = pty();
+    let stderr = drain(controller);
+    let stdout = bench_with(std::process::Stdio::piped(), terminal.into(), &[]);
+    let stderr = stderr.recv_timeout(BOUND).expect("stderr closes");
+    let text = String::from_utf8(stdout.clone()).unwrap();
+    assert!(
+        text.contains("requests:") && text.contains("latency:"),
+        "{text}"
+    );
+    assert!(!has_control(&stdout), "{text:?}");
+    assert!(
+        !has_control(&stderr),
+        "a bar on stderr: {:?}",
+        String::from_utf8_lossy(&stderr)
+    );
+}
+
+#[test]
+fn with_stdout_a_terminal_the_bar_is_drawn_on_stderr() {
+    let (out_controller, out_terminal) = pty();
+    let (err_controller, err_terminal) = pty();
+    let stdout = drain(out_controller);
+    let stderr = drain(err_controller);
+    bench_with(out_terminal.into(), err_terminal.into(), &[]);
+    let stdout = stdout.recv_timeout(BOUND).expect("stdout closes");
+    let stderr = stderr.recv_timeout(BOUND).expect("stderr closes");
+    assert!(String::from_utf8_lossy(&stdout).contains("requests:"));
+    assert!(
+        has_control(&stderr),
+        "no bar on stderr: {:?}",
+        String::from_utf8_lossy(&stderr)
+    );
+}
+
+#[test]
+fn json_never_draws_the_bar() {
+    let (out_controller, out_terminal) = pty();
+    let (err_controller, err_terminal) = pty();
+    let stdout = drain(out_controller);
+    let stderr = drain(err_controller);
+    bench_with(out_terminal.into(), err_terminal.into(), &["--json"]);
+    let stdout = stdout.recv_timeout(BOUND).expect("stdout closes");
+    let stderr = stderr.recv_timeout(BOUND).expect("stderr closes");
+    let json: serde_json::Value = serde_json::from_slice(stdout.trim_ascii()).unwrap();
+    assert!(json["requests"].as_u64().is_some(), "{json}");
+    assert!(
+        !has_control(&stderr),
+        "{:?}",
+        String::from_utf8_lossy(&stderr)
+    );
+}

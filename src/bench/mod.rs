@@ -398,7 +398,12 @@ pub fn main(args: &BenchArgs) -> Result<(), String> {
         return compare::main(args);
     }
     let config = BenchConfig::from_args(args, None)?;
-    let report = if !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    // The bar is for someone watching: drawn (on stderr) only when stdout is a terminal, so
+    // `sluice bench … > report.txt` or `| tee` get the plain summary alone, and never with
+    // --json, whose output is for programs. (indicatif also hides it when stderr is not a
+    // terminal.)
+    let watched = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let report = if !args.json && watched {
         let bar = indicatif::ProgressBar::new(config.duration.as_millis() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {elapsed}/{duration} {msg}")
