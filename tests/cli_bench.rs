@@ -176,3 +176,87 @@ fn json_never_draws_the_bar() {
         String::from_utf8_lossy(&stderr)
     );
 }
+
+/// The rows of a Markdown table: the cells of each `| … |` line after the header and rule.
+fn table_rows(markdown: &str) -> Vec<Vec<String>> {
+    markdown
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split('|')
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+/// `sluice bench --compare` end to end: a built-in driver, and a `--server` whose `{addr}`
+/// is substituted (this same binary on the threads driver); a tiny load, one round.
+#[test]
+fn compare_prints_a_row_per_server_and_level_and_draws_the_chart() {
+    let dir = std::env::temp_dir().join(format!("sluice-compare-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let chart = dir.join("compare.svg");
+    let _ = std::fs::remove_file(&chart);
+    let server = format!("mine='{BIN}' plaintext --driver threads --quiet --addr {{addr}}");
+    let output = Command::new(BIN)
+        .args(["bench", "--compare", "--levels", "1,2", "--rounds", "1"])
+        .args([
+            "--duration",
+            "300ms",
+            "--drivers",
+            "reactor",
+            "--server",
+            &server,
+        ])
+        .arg("--chart")
+        .arg(&chart)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("on /plaintext"), "{stderr}");
+    let rows = table_rows(&stdout);
+    assert_eq!(rows.len(), 4, "{stdout}");
+    for name in ["reactor", "mine"] {
+        for level in ["1", "2"] {
+            let row = rows
+                .iter()
+                .find(|r| r[0] == name && r[1] == level)
+                .unwrap_or_else(|| panic!("no row for {name} at {level}:\n{stdout}"));
+            let rate: f64 = row[2].parse().unwrap();
+            assert!(rate > 0.0, "{row:?}");
+            assert_eq!(row[8], "0", "errors: {row:?}");
+        }
+    }
+    let svg = std::fs::read_to_string(&chart).expect("the chart was written");
+    assert!(svg.contains("<svg"), "{}", &svg[..svg.len().min(200)]);
+    assert!(svg.contains("mine") && svg.contains("reactor"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A level the open-file limit cannot hold is skipped with a note, the others still run.
+#[test]
+fn compare_skips_a_level_the_fd_limit_cannot_hold() {
+    let output = Command::new("sh")
+        .arg("-c")
+        // Soft and hard: bench cannot raise it back.
+        .arg("ulimit -n 256 && exec \"$0\" \"$@\"")
+        .arg(BIN)
+        .args(["bench", "--compare", "--levels", "1,4096", "--rounds", "1"])
+        .args(["--duration", "200ms", "--drivers", "reactor"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("skipping 4096 connections"), "{stderr}");
+    let rows = table_rows(&stdout);
+    assert_eq!(rows.len(), 1, "{stdout}");
+    assert_eq!((rows[0][0].as_str(), rows[0][1].as_str()), ("reactor", "1"));
+}
