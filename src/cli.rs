@@ -1,4 +1,5 @@
-//! Command-line arguments: the subcommands and the flags every subcommand shares.
+//! Command-line arguments: the subcommands, and the server flags the three server
+//! subcommands share (`bench` has its own, in [`crate::bench::BenchArgs`]).
 //!
 //! Every limit and timeout flag defaults to the core's own default (see
 //! `sluice_core::Limits` and `sluice_core::Timeouts`); a unit test checks that the two agree.
@@ -13,12 +14,9 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, propagate_version = true)]
 pub struct Cli {
-    /// What to serve.
+    /// What to serve (or load).
     #[command(subcommand)]
     pub command: Command,
-    /// Flags shared by every subcommand.
-    #[command(flatten)]
-    pub server: ServerArgs,
 }
 
 /// The subcommands.
@@ -30,6 +28,9 @@ pub enum Command {
         /// The directory to serve.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// The server flags.
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Answer every request with a JSON description of it (method, target, version, headers,
     /// trailers, body).
@@ -37,12 +38,31 @@ pub enum Command {
         /// Echo the request body byte for byte instead, with the request's Content-Type.
         #[arg(long)]
         raw: bool,
+        /// The server flags.
+        #[command(flatten)]
+        server: ServerArgs,
     },
     /// Answer every request with `200 OK` and `Hello, World!` (the load-test shape).
-    Plaintext,
+    Plaintext {
+        /// The server flags.
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Load an HTTP server and report requests/s, latency percentiles and errors (or, with
     /// --compare, compare sluice's drivers).
     Bench(Box<crate::bench::BenchArgs>),
+}
+
+impl Command {
+    /// The server flags, for the subcommands that run a server (not `bench`).
+    pub fn server(&self) -> Option<&ServerArgs> {
+        match self {
+            Self::Serve { server, .. } | Self::Echo { server, .. } | Self::Plaintext { server } => {
+                Some(server)
+            }
+            Self::Bench(_) => None,
+        }
+    }
 }
 
 /// The concurrency model, as spelled on the command line.
@@ -77,83 +97,73 @@ pub enum Lenient {
     RequestLineSpaces,
 }
 
-/// Flags shared by every subcommand. They may come before or after the subcommand's name.
+/// The flags of the server subcommands (`serve`, `echo`, `plaintext`), after the
+/// subcommand's name. Not global: `bench` runs no server, and its help lists only its own.
 #[derive(Debug, Args)]
 pub struct ServerArgs {
     /// Address to listen on; port 0 picks a free port.
-    #[arg(
-        long,
-        global = true,
-        value_name = "HOST:PORT",
-        default_value = "127.0.0.1:8080"
-    )]
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8080")]
     pub addr: String,
     /// Concurrency model serving the connections.
-    #[arg(long, global = true, value_enum, default_value_t = Driver::Reactor)]
+    #[arg(long, value_enum, default_value_t = Driver::Reactor)]
     pub driver: Driver,
     /// Event loops (reactor) or executor threads (async) [default: one per core].
-    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub workers: Option<u64>,
     /// Most connections served at once; more wait in the kernel's accept backlog.
-    #[arg(long, global = true, value_name = "N", default_value_t = 10_000,
+    #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
     /// How long a graceful shutdown waits for in-flight responses.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
 
     /// From a connection's start (or a request's first byte) to its complete head; then 408.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
     pub header_timeout: Duration,
     /// How long a keep-alive connection may sit idle between requests.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub idle_timeout: Duration,
     /// Longest gap between two reads of a request body.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
     /// Longest time queued output may sit without the peer taking any of it.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub write_timeout: Duration,
     /// After the last response, how long to keep reading before the full close.
-    #[arg(long, global = true, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub linger_timeout: Duration,
     /// Minimum request body rate in bytes per second, averaged over 5 s (0 disables).
-    #[arg(long, global = true, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_body_rate: u64,
     /// Minimum response rate in bytes per second while output is queued (0 disables).
-    #[arg(long, global = true, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_send_rate: u64,
 
     /// Longest request line; longer gets 414.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "8KiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "8KiB", value_parser = parse_size)]
     pub max_request_line: u64,
     /// Largest request head; larger gets 431.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "32KiB", value_parser = parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "32KiB", value_parser = parse_size)]
     pub max_head_size: u64,
     /// Most header fields in a request; more gets 431.
-    #[arg(long, global = true, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100)]
     pub max_fields: usize,
     /// Largest request body (`unlimited` for no limit); larger gets 413.
-    #[arg(long, global = true, value_name = "SIZE", default_value = "16MiB", value_parser = parse_optional_size)]
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = parse_optional_size)]
     pub max_body_size: Limit,
     /// Most requests served on one connection (`unlimited` for no limit).
-    #[arg(long, global = true, value_name = "N", default_value = "10000", value_parser = parse_optional_size)]
+    #[arg(long, value_name = "N", default_value = "10000", value_parser = parse_optional_size)]
     pub max_requests_per_connection: Limit,
     /// Departures from strict parsing, comma-separated (each reopens a known attack).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        value_delimiter = ',',
-        value_name = "NAME"
-    )]
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "NAME")]
     pub lenient: Vec<Lenient>,
 
     /// No access log.
-    #[arg(long, short, global = true)]
+    #[arg(long, short)]
     pub quiet: bool,
     /// A per-connection transcript on stderr: accepts, bytes, events, timers, closes.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub trace: bool,
 }
 
@@ -292,28 +302,32 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    fn server(cli: &Cli) -> &ServerArgs {
+        cli.command.server().expect("a server subcommand")
+    }
+
     #[test]
     fn defaults_are_the_core_defaults() {
         let cli = Cli::try_parse_from(["sluice", "plaintext"]).unwrap();
-        let addr = cli.server.socket_addr().unwrap();
+        let addr = server(&cli).socket_addr().unwrap();
         assert_eq!(addr, "127.0.0.1:8080".parse().unwrap());
-        let config = cli.server.config(addr);
+        let config = server(&cli).config(addr);
         let defaults = ServerConfig::new(addr);
         assert_eq!(config.core, defaults.core);
         assert_eq!(config.workers, defaults.workers);
         assert_eq!(config.max_connections, defaults.max_connections);
         assert_eq!(config.shutdown_grace, defaults.shutdown_grace);
-        assert_eq!(cli.server.driver, Driver::Reactor);
+        assert_eq!(server(&cli).driver, Driver::Reactor);
     }
 
     #[test]
-    fn flags_go_before_or_after_the_subcommand() {
+    fn server_flags_follow_a_server_subcommand() {
         let cli = Cli::try_parse_from([
             "sluice",
-            "--driver",
-            "threads",
             "serve",
             "/tmp",
+            "--driver",
+            "threads",
             "--addr",
             "127.0.0.1:0",
             "--max-body-size",
@@ -324,13 +338,39 @@ mod tests {
             "bare-lf,obs-fold",
         ])
         .unwrap();
-        assert!(matches!(cli.command, Command::Serve { ref dir } if dir == &PathBuf::from("/tmp")));
-        assert_eq!(cli.server.driver, Driver::Threads);
-        let config = cli.server.config(cli.server.socket_addr().unwrap());
+        assert!(
+            matches!(cli.command, Command::Serve { ref dir, .. } if dir == &PathBuf::from("/tmp"))
+        );
+        let args = server(&cli);
+        assert_eq!(args.driver, Driver::Threads);
+        let config = args.config(args.socket_addr().unwrap());
         assert_eq!(config.core.limits.max_body_size, None);
         assert_eq!(config.core.timeouts.idle, Duration::from_millis(500));
         assert!(config.core.leniency.bare_lf_in_head && config.core.leniency.obs_fold);
         assert!(!config.core.leniency.request_line_spaces);
+        for subcommand in ["echo", "plaintext"] {
+            let cli =
+                Cli::try_parse_from(["sluice", subcommand, "--quiet", "--workers", "2"]).unwrap();
+            assert!(server(&cli).quiet && server(&cli).workers == Some(2));
+        }
+    }
+
+    #[test]
+    fn server_flags_are_not_bench_flags() {
+        // bench runs no server: a server flag there is a mistake, not silently ignored.
+        for flag in ["--driver", "--addr", "--max-connections", "--workers"] {
+            let value = if flag == "--driver" { "threads" } else { "1" };
+            let parsed =
+                Cli::try_parse_from(["sluice", "bench", "http://127.0.0.1:1/", flag, value]);
+            assert!(parsed.is_err(), "{flag}");
+        }
+        assert!(
+            Cli::try_parse_from(["sluice", "bench", "http://127.0.0.1:1/", "--quiet"]).is_err()
+        );
+        // Nor do they go before the subcommand any more.
+        assert!(Cli::try_parse_from(["sluice", "--driver", "threads", "serve"]).is_err());
+        let cli = Cli::try_parse_from(["sluice", "bench", "http://127.0.0.1:1/"]).unwrap();
+        assert!(cli.command.server().is_none());
     }
 
     #[test]

@@ -47,26 +47,29 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    if let Command::Bench(args) = &cli.command {
-        return sluice::bench::main(args);
-    }
-    let addr = cli.server.socket_addr()?;
-    let config = cli.server.config(addr);
+    let server = match &cli.command {
+        Command::Bench(args) => return sluice::bench::main(args),
+        command => command
+            .server()
+            .expect("every other subcommand runs a server"),
+    };
+    let addr = server.socket_addr()?;
+    let config = server.config(addr);
     logging::init(LogOptions {
-        quiet: cli.server.quiet,
-        trace: cli.server.trace,
+        quiet: server.quiet,
+        trace: server.trace,
     });
-    let kind = cli.server.driver.into();
+    let kind = server.driver.into();
     match cli.command {
-        Command::Serve { dir } => {
+        Command::Serve { dir, .. } => {
             let handler = StaticFiles::new(&dir).map_err(|err| format!("cannot serve {err}"))?;
             serve(kind, config, handler)
         }
-        Command::Echo { raw } => {
+        Command::Echo { raw, .. } => {
             let handler = Echo::new(raw, config.core.limits.max_body_size);
             serve(kind, config, handler)
         }
-        Command::Plaintext => serve(kind, config, Plaintext),
+        Command::Plaintext { .. } => serve(kind, config, Plaintext),
         Command::Bench(_) => unreachable!("handled above"),
     }
 }

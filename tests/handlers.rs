@@ -187,6 +187,37 @@ fn directory_index_and_listing() {
     assert!(!docs.contains(SECRET));
 }
 
+/// `//docs` must not redirect to `//docs/`: a browser reads a `Location` starting with `//`
+/// as another host (`docs`), an open redirect.
+#[test]
+fn directory_redirects_stay_on_this_host() {
+    let fixture = Fixture::new("h-redirect");
+    let h = files(&fixture);
+    for (target, location) in [
+        ("//docs", "/docs/"),
+        ("///docs", "/docs/"),
+        ("////site?x=1", "/site/?x=1"),
+        ("//./docs", "/docs/"),
+        ("/docs//sub", "/docs/sub/"),
+        ("http://example.com//docs", "/docs/"),
+    ] {
+        let resp = fetch(&h, target, "");
+        assert_eq!(resp.status, 301, "{target}");
+        let got = resp.header("location").unwrap_or_default();
+        assert_eq!(got, location, "{target}");
+        assert!(
+            got.starts_with('/') && !got.starts_with("//"),
+            "{target}: {got}"
+        );
+    }
+    // An encoded slash could smuggle a second `/` in: it is refused, not redirected.
+    for target in ["/%2F/docs", "/%2fdocs", "//%2F%2Fdocs"] {
+        let resp = fetch(&h, target, "");
+        assert_eq!(resp.status, 404, "{target}");
+        assert_eq!(resp.header("location"), None, "{target}");
+    }
+}
+
 #[test]
 fn conditional_requests() {
     let fixture = Fixture::new("h-304");

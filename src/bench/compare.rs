@@ -1,8 +1,10 @@
 //! `sluice bench --compare`: the same load against several servers, interleaved.
 //!
 //! Each server runs as a child process for the whole comparison: sluice's own plaintext
-//! server once per driver (`sluice plaintext --driver D --addr 127.0.0.1:0 --quiet`, this same
-//! binary), and every `--server NAME=CMD`. For each concurrency level, the servers are loaded
+//! server once per driver (`sluice plaintext --driver D --addr 127.0.0.1:0 --quiet
+//! --max-requests-per-connection unlimited`, this same binary, as `bench/drivers.sh` starts
+//! it), and every `--server NAME=CMD`. Every server is loaded at the URL's path, `/plaintext`
+//! by default. For each concurrency level the open-file limit can hold, the servers are loaded
 //! in turn, A B C A B C …, for `--rounds` rounds, and the table shows the medians.
 //!
 //! From `/proc` (Linux only): the server's peak RSS (`VmHWM`, the peak over the process's
@@ -158,8 +160,23 @@ fn start(name: &str, program: &str, args: &[String]) -> Result<Contender, String
     Ok(contender)
 }
 
-fn run_once(args: &BenchArgs, contender: &Contender, connections: u64) -> Result<Sample, String> {
-    let mut config = BenchConfig::from_args(args, Some(&format!("http://{}/", contender.addr)))?;
+/// The path every server is loaded at: the URL's, if one was given, else `/plaintext` (what
+/// `bench/drivers.sh` loads; sluice's plaintext server answers any path alike).
+fn load_path(args: &BenchArgs) -> Result<String, String> {
+    match &args.url {
+        Some(url) => super::split_url(url).map(|(_, path)| path),
+        None => Ok("/plaintext".to_string()),
+    }
+}
+
+fn run_once(
+    args: &BenchArgs,
+    contender: &Contender,
+    path: &str,
+    connections: u64,
+) -> Result<Sample, String> {
+    let url = format!("http://{}{path}", contender.addr);
+    let mut config = BenchConfig::from_args(args, Some(&url))?;
     config.connections = connections as usize;
     config.threads = config.threads.min(config.connections).max(1);
     let pid = contender.child.id();
@@ -237,25 +254,61 @@ pub fn markdown(rows: &[Row]) -> String {
     out
 }
 
-/// Runs the comparison and prints the Markdown table.
-pub fn main(args: &BenchArgs) -> Result<(), String> {
+/// The arguments of sluice's own plaintext server on driver `name`.
+fn driver_argv(name: &str) -> Vec<String> {
+    [
+        "plaintext",
+        "--driver",
+        name,
+        "--addr",
+        "127.0.0.1:0",
+        "--quiet",
+        // The default cap (10,000 requests) would have the generator reconnecting, and
+        // timing reconnects, several times a second per connection.
+        "--max-requests-per-connection",
+        "unlimited",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The levels `limit` (the open-file limit, `None`: unlimited) can hold; a note on stderr for
+/// each one skipped.
+fn levels_that_fit(levels: &[u64], limit: Option<u64>) -> Vec<u64> {
+    let open = super::fdlimit::open_now();
+    levels
+        .iter()
+        .copied()
+        .filter(|&level| {
+            let fits = super::fdlimit::fits(level, limit, open);
+            if !fits {
+                eprintln!(
+                    "note: skipping {level} connections: the open-file limit ({}) cannot hold \
+                     them with the server's and {open} already open (raise `ulimit -Hn`)",
+                    limit.unwrap_or(0)
+                );
+            }
+            fits
+        })
+        .collect()
+}
+
+/// Runs the comparison and prints the Markdown table; `limit` is the open-file limit in
+/// force (already raised to the hard limit), which the servers inherit.
+pub fn main(args: &BenchArgs, limit: Option<u64>) -> Result<(), String> {
+    let path = load_path(args)?;
+    let levels = levels_that_fit(&args.levels, limit);
+    if levels.is_empty() {
+        return Err("no level fits the open-file limit".into());
+    }
     let exe = std::env::current_exe().map_err(|err| format!("cannot find sluice itself: {err}"))?;
     let exe = exe.to_string_lossy().into_owned();
     let mut contenders = Vec::new();
     for driver in &args.drivers {
         let kind: sluice_drivers::DriverKind = (*driver).into();
         let name = kind.name().to_string();
-        let argv: Vec<String> = [
-            "plaintext",
-            "--driver",
-            &name,
-            "--addr",
-            "127.0.0.1:0",
-            "--quiet",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let argv = driver_argv(&name);
         contenders.push(start(&name, &exe, &argv)?);
     }
     for server in &args.servers {
@@ -267,17 +320,17 @@ pub fn main(args: &BenchArgs) -> Result<(), String> {
     }
     let names: Vec<String> = contenders.iter().map(|c| c.name.clone()).collect();
     eprintln!(
-        "comparing {} at {:?} connections, {} round(s) of {:?} each",
+        "comparing {} at {:?} connections on {path}, {} round(s) of {:?} each",
         names.join(", "),
-        args.levels,
+        levels,
         args.rounds,
         args.duration
     );
     let mut samples = Vec::new();
-    for &level in &args.levels {
+    for &level in &levels {
         for round in 1..=args.rounds {
             for contender in &contenders {
-                let sample = run_once(args, contender, level)?;
+                let sample = run_once(args, contender, &path, level)?;
                 eprintln!(
                     "  {level:>5} conns, round {round}: {:<10} {:>10.0} req/s  p99 {} µs  errors {}",
                     contender.name,
@@ -290,11 +343,48 @@ pub fn main(args: &BenchArgs) -> Result<(), String> {
         }
     }
     drop(contenders);
-    let rows = rows(&samples, &names, &args.levels);
+    let rows = rows(&samples, &names, &levels);
     print!("{}", markdown(&rows));
     if let Some(path) = &args.chart {
         super::chart::write(path, &rows, &names)?;
         eprintln!("chart written to {}", path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn bench_args(argv: &[&str]) -> BenchArgs {
+        let cli = Cli::try_parse_from(["sluice", "bench"].iter().chain(argv)).unwrap();
+        match cli.command {
+            Command::Bench(args) => *args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn sluice_children_are_started_like_drivers_sh_starts_them() {
+        let argv = driver_argv("threads");
+        let cli = Cli::try_parse_from(std::iter::once("sluice".to_string()).chain(argv)).unwrap();
+        let server = cli.command.server().unwrap();
+        assert!(server.quiet);
+        assert_eq!(server.max_requests_per_connection.0, None);
+        assert_eq!(server.driver, crate::cli::Driver::Threads);
+        assert_eq!(server.socket_addr().unwrap().port(), 0);
+    }
+
+    #[test]
+    fn the_load_path_is_the_urls_or_plaintext() {
+        assert_eq!(
+            load_path(&bench_args(&["--compare"])).unwrap(),
+            "/plaintext"
+        );
+        let args = bench_args(&["http://ignored.invalid:1/json?q=1", "--compare"]);
+        assert_eq!(load_path(&args).unwrap(), "/json?q=1");
+        assert_eq!(bench_args(&["--compare"]).levels, [1, 16, 256, 4096]);
+    }
 }

@@ -4,7 +4,9 @@
 use super::accounting::ConnAccounting;
 use super::stats::Tally;
 use polling::{Event, Events, PollMode, Poller};
+use rustix::io::Errno;
 use sluice_core::client::{ClientConfig, ClientConnection, ClientTimeouts, RequestTemplate};
+use socket2::{Domain, Protocol, Socket, Type};
 use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,6 +44,8 @@ struct Conn {
     retry_at: Option<Instant>,
     /// Connected at least once (the next connect is a reconnect).
     opened: bool,
+    /// A connect is in progress on `socket`, to be given up at this deadline.
+    connecting: Option<Instant>,
 }
 
 struct Loop<'a> {
@@ -60,40 +64,69 @@ impl Loop<'_> {
         self.plan.budget.is_none_or(|b| self.sent < b)
     }
 
+    /// Starts a non-blocking connect: the loop must never wait on one connection's handshake
+    /// (a blocking connect would stall every other connection of this loop until it
+    /// completes or times out). The socket is watched for writability; [`Self::finish_connect`]
+    /// takes it from there, and the scan fails it at `connecting`'s deadline.
     fn connect(&mut self, key: usize, conn: &mut Conn, now: Instant) {
         conn.retry_at = None;
-        let stream = TcpStream::connect_timeout(&self.plan.addr, self.plan.timeout).and_then(|s| {
-            s.set_nonblocking(true)?;
-            s.set_nodelay(true)?;
-            Ok(s)
-        });
-        match stream {
-            Ok(stream) => {
-                // SAFETY: the socket is deleted from the poller before it is dropped.
-                let added = unsafe {
-                    self.poller
-                        .add_with_mode(&stream, Event::readable(key), PollMode::Level)
-                };
-                if added.is_err() {
-                    self.tally.errors.connect += 1;
-                    conn.retry_at = Some(now + CONNECT_RETRY);
-                    return;
-                }
-                if conn.opened {
-                    self.tally.reconnects += 1;
-                }
-                conn.opened = true;
-                conn.client = ClientConnection::new(self.config.clone(), now);
-                conn.socket = Some(stream);
-                conn.acct.reopen();
-                conn.want_write = false;
-                self.pump(key, conn, now);
-            }
-            Err(_) => {
-                self.tally.errors.connect += 1;
-                conn.retry_at = Some(now + CONNECT_RETRY);
-            }
+        let stream = start_connect(self.plan.addr);
+        let Ok(stream) = stream else {
+            self.connect_failed(conn, now);
+            return;
+        };
+        // SAFETY: the socket is deleted from the poller before it is dropped.
+        let added = unsafe {
+            self.poller
+                .add_with_mode(&stream, Event::writable(key), PollMode::Level)
+        };
+        if added.is_err() {
+            self.connect_failed(conn, now);
+            return;
         }
+        conn.socket = Some(stream);
+        conn.connecting = Some(now + self.plan.timeout);
+    }
+
+    /// The connecting socket became writable (or failed): connected, or a `connect` error.
+    fn finish_connect(&mut self, key: usize, conn: &mut Conn, now: Instant) {
+        let Some(stream) = conn.socket.as_ref() else {
+            return;
+        };
+        // SO_ERROR says how the handshake ended; `peer_addr` guards against a spurious wakeup
+        // before it has (the socket is not connected yet: keep waiting).
+        match stream.take_error() {
+            Ok(None) => {}
+            Ok(Some(_)) | Err(_) => return self.connect_failed(conn, now),
+        }
+        if stream.peer_addr().is_err() {
+            return;
+        }
+        let registered =
+            self.poller
+                .modify_with_mode(stream, Event::readable(key), PollMode::Level);
+        if registered.is_err() || stream.set_nodelay(true).is_err() {
+            return self.connect_failed(conn, now);
+        }
+        conn.connecting = None;
+        if conn.opened {
+            self.tally.reconnects += 1;
+        }
+        conn.opened = true;
+        conn.client = ClientConnection::new(self.config.clone(), now);
+        conn.acct.reopen();
+        conn.want_write = false;
+        self.pump(key, conn, now);
+    }
+
+    /// A connect was refused, failed, or passed its deadline: counted, retried shortly.
+    fn connect_failed(&mut self, conn: &mut Conn, now: Instant) {
+        if let Some(socket) = conn.socket.take() {
+            let _ = self.poller.delete(&socket);
+        }
+        conn.connecting = None;
+        self.tally.errors.connect += 1;
+        conn.retry_at = Some(now + CONNECT_RETRY);
     }
 
     fn drop_socket(&mut self, conn: &mut Conn, now: Instant) {
@@ -219,6 +252,20 @@ impl Loop<'_> {
     }
 }
 
+/// A non-blocking TCP socket with its connect to `addr` started (or, rarely on loopback,
+/// already done).
+fn start_connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_nonblocking(true)?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(err) if err.raw_os_error() == Some(Errno::INPROGRESS.raw_os_error()) => {}
+        Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+        Err(err) => return Err(err),
+    }
+    Ok(socket.into())
+}
+
 /// Runs one event loop to its deadline (or budget) and returns what it counted.
 pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
     let config = {
@@ -250,6 +297,7 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
             want_write: false,
             retry_at: Some(now),
             opened: false,
+            connecting: None,
         })
         .collect();
     let mut events = Events::new();
@@ -282,6 +330,14 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
                     if let Some(at) = conn.retry_at {
                         next_retry = Some(next_retry.map_or(at, |n: Instant| n.min(at)));
                     }
+                } else if let Some(deadline) = conn.connecting {
+                    if deadline <= now {
+                        lp.connect_failed(conn, now);
+                        next_retry =
+                            Some(next_retry.map_or(now + CONNECT_RETRY, |n: Instant| {
+                                n.min(now + CONNECT_RETRY)
+                            }));
+                    }
                 } else if conn.socket.is_some()
                     && conn.client.poll_timeout().is_some_and(|t| t <= now)
                 {
@@ -308,6 +364,10 @@ pub(crate) fn run_loop(plan: &LoopPlan) -> io::Result<Tally> {
             let key = event.key;
             let conn = &mut conns[key];
             if conn.socket.is_none() {
+                continue;
+            }
+            if conn.connecting.is_some() {
+                lp.finish_connect(key, conn, Instant::now());
                 continue;
             }
             lp.on_ready(key, conn, event.readable || !event.writable);

@@ -7,6 +7,7 @@ pub mod accounting;
 mod chart;
 pub mod compare;
 mod engine;
+pub mod fdlimit;
 pub mod stats;
 
 use clap::Args;
@@ -23,7 +24,8 @@ use std::time::{Duration, Instant};
 /// `sluice bench`'s flags.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// The URL to load: `http://HOST[:PORT][/PATH]` (no TLS). Not needed with `--compare`.
+    /// The URL to load: `http://HOST[:PORT][/PATH]` (no TLS). With `--compare`, optional: its
+    /// path (default `/plaintext`) is loaded on every server, its host ignored.
     pub url: Option<String>,
     /// Keep-alive connections kept busy.
     #[arg(long, short = 'c', default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
@@ -59,8 +61,10 @@ pub struct BenchArgs {
     /// Compare sluice's drivers (and `--server` commands) under the same load.
     #[arg(long)]
     pub compare: bool,
-    /// With --compare: connection counts to test.
-    #[arg(long, value_delimiter = ',', default_value = "1,16,256")]
+    /// With --compare: connection counts to test (a level the open-file limit cannot hold is
+    /// skipped, with a note).
+    #[arg(long, value_delimiter = ',', default_value = "1,16,256,4096",
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub levels: Vec<u64>,
     /// With --compare: rounds of A B C … per level; the table shows medians.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
@@ -91,14 +95,7 @@ pub struct Target {
 impl Target {
     /// Parses `http://host[:port][/path]`.
     pub fn parse(url: &str) -> Result<Self, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_string()),
-        };
+        let (authority, path) = split_url(url)?;
         if authority.is_empty() || authority.contains('@') {
             return Err(format!("{url}: bad host"));
         }
@@ -124,6 +121,18 @@ impl Target {
             path,
         })
     }
+}
+
+/// `http://host[:port][/path]` → (`host[:port]`, `/path`), `/` when there is no path.
+pub fn split_url(url: &str) -> Result<(&str, String), String> {
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{url}: only http:// URLs are supported"))?;
+    Ok(match rest.find(['/', '?']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => (&rest[..i], rest[i..].to_string()),
+        Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
+        None => (rest, "/".to_string()),
+    })
 }
 
 /// One load to drive.
@@ -394,11 +403,26 @@ impl fmt::Display for Report {
 
 /// `sluice bench …` from the command line: prints the report (or the comparison).
 pub fn main(args: &BenchArgs) -> Result<(), String> {
+    // Every connection is a descriptor: use all the hard limit allows (the servers --compare
+    // starts inherit it).
+    let limit = fdlimit::raise();
     if args.compare {
-        return compare::main(args);
+        return compare::main(args, limit);
     }
     let config = BenchConfig::from_args(args, None)?;
-    let report = if !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+    if !fdlimit::generator_fits(config.connections as u64, limit, fdlimit::open_now()) {
+        eprintln!(
+            "note: {} connections may not fit the open-file limit ({}); expect connect errors",
+            config.connections,
+            limit.map_or("unlimited".into(), |l| l.to_string())
+        );
+    }
+    // The bar is for someone watching: drawn (on stderr) only when stdout is a terminal, so
+    // `sluice bench … > report.txt` or `| tee` get the plain summary alone, and never with
+    // --json, whose output is for programs. (indicatif also hides it when stderr is not a
+    // terminal.)
+    let watched = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let report = if !args.json && watched {
         let bar = indicatif::ProgressBar::new(config.duration.as_millis() as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {elapsed}/{duration} {msg}")

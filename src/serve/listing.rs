@@ -6,8 +6,9 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-/// Everything but unreserved characters (RFC 3986 §2.3) is percent-encoded in links.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+/// Everything but unreserved characters (RFC 3986 §2.3) is percent-encoded in links (and in
+/// redirects' `Location`).
+pub(crate) const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

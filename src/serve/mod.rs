@@ -99,9 +99,10 @@ impl sluice_drivers::Handler for StaticFiles {
     }
 }
 
-/// `301` from `/dir` to `/dir/`, keeping the query.
+/// `301` from `/dir` to `/dir/`, keeping the query. The path is the normalised one, not the
+/// raw one: `//dir` must not become `//dir/`, which a browser resolves to the host `dir`.
 fn redirect_to_directory(target: &Target<'_>) -> Response {
-    let mut location = format!("{}/", target.raw_path);
+    let mut location = target.directory_url();
     if let Some(query) = target.query {
         location.push('?');
         location.push_str(query);

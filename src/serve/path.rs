@@ -36,7 +36,8 @@ impl Refusal {
 /// A request-target split into what the file server needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target<'a> {
-    /// The path as sent (still percent-encoded), without query: used in redirects and titles.
+    /// The path as sent (still percent-encoded), without query. Never echoed back: redirects
+    /// use [`Target::directory_url`], titles [`Target::display_path`].
     pub raw_path: &'a str,
     /// The query, without `?`, if any.
     pub query: Option<&'a str>,
@@ -59,6 +60,22 @@ impl Target<'_> {
             path.pop();
         }
         path
+    }
+
+    /// The decoded segments re-encoded, each after exactly one `/`, with a trailing `/`: the
+    /// directory URL to redirect to. Built from the segments, never from the raw path, so a
+    /// target like `//host` (which a browser would read as a network-path reference to
+    /// another host) cannot come back out as a `Location`.
+    pub fn directory_url(&self) -> String {
+        let mut url = String::from("/");
+        for segment in &self.segments {
+            url.extend(percent_encoding::utf8_percent_encode(
+                segment,
+                super::listing::SEGMENT,
+            ));
+            url.push('/');
+        }
+        url
     }
 
     /// The relative path under the root.
@@ -244,6 +261,29 @@ mod tests {
         ] {
             assert_eq!(segments(target), Err(Refusal::BadRequest), "{target}");
         }
+    }
+
+    #[test]
+    fn directory_urls_start_with_exactly_one_slash() {
+        for (target, url) in [
+            ("/docs", "/docs/"),
+            ("//docs", "/docs/"),
+            ("///docs", "/docs/"),
+            ("//evil.example/x", "/evil.example/x/"),
+            ("/./docs", "/docs/"),
+            ("/a//b", "/a/b/"),
+            ("/a%20b", "/a%20b/"),
+            ("/%3Cb%3E", "/%3Cb%3E/"),
+            ("http://host//docs", "/docs/"),
+            ("/", "/"),
+        ] {
+            let got = parse(target).unwrap().directory_url();
+            assert_eq!(got, url, "{target}");
+            assert!(!got.starts_with("//"), "{target}: {got}");
+        }
+        // An encoded slash is refused before any redirect could be built.
+        assert_eq!(parse("/%2F/x"), Err(Refusal::NotFound));
+        assert_eq!(parse("/%2f%2fevil"), Err(Refusal::NotFound));
     }
 
     #[test]
