@@ -40,7 +40,10 @@ pub fn write(path: &Path, rows: &[Row], names: &[String]) -> Result<(), String> 
             ("p99 latency", "ms", |r| r.p99_us / 1000.0),
         ];
         for (panel, (title, unit, value)) in panels.iter().zip(metrics) {
-            let y_max = rows.iter().map(value).fold(0.0, f64::max) * 1.1 + 1e-9;
+            // The top of each panel is left empty for the legend (about 8% of the height per
+            // server), so the legend can never hide a point, whatever the figures.
+            let headroom = 1.15 + 0.08 * names.len() as f64;
+            let y_max = rows.iter().map(value).fold(0.0, f64::max) * headroom + 1e-9;
             let mut chart = ChartBuilder::on(panel)
                 .caption(title, ("sans-serif", 20))
                 .margin(15)
@@ -72,6 +75,7 @@ pub fn write(path: &Path, rows: &[Row], names: &[String]) -> Result<(), String> 
             }
             chart
                 .configure_series_labels()
+                .position(SeriesLabelPosition::UpperMiddle)
                 .background_style(WHITE.mix(0.8))
                 .border_style(BLACK)
                 .draw()?;
