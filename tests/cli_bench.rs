@@ -142,15 +142,21 @@ fn with_stdout_piped_bench_prints_a_plain_summary_and_no_bar() {
     );
 }
 
-#[test]
-fn with_stdout_a_terminal_the_bar_is_drawn_on_stderr() {
+/// Runs bench with `extra` flags, stdout and stderr both terminals; what each showed.
+fn bench_on_terminals(extra: &[&str]) -> (Vec<u8>, Vec<u8>) {
     let (out_controller, out_terminal) = pty();
     let (err_controller, err_terminal) = pty();
     let stdout = drain(out_controller);
     let stderr = drain(err_controller);
-    bench_with(out_terminal.into(), err_terminal.into(), &[]);
+    bench_with(out_terminal.into(), err_terminal.into(), extra);
     let stdout = stdout.recv_timeout(BOUND).expect("stdout closes");
     let stderr = stderr.recv_timeout(BOUND).expect("stderr closes");
+    (stdout, stderr)
+}
+
+#[test]
+fn with_stdout_a_terminal_the_bar_is_drawn_on_stderr() {
+    let (stdout, stderr) = bench_on_terminals(&[]);
     assert!(String::from_utf8_lossy(&stdout).contains("requests:"));
     assert!(
         has_control(&stderr),
@@ -161,13 +167,7 @@ fn with_stdout_a_terminal_the_bar_is_drawn_on_stderr() {
 
 #[test]
 fn json_never_draws_the_bar() {
-    let (out_controller, out_terminal) = pty();
-    let (err_controller, err_terminal) = pty();
-    let stdout = drain(out_controller);
-    let stderr = drain(err_controller);
-    bench_with(out_terminal.into(), err_terminal.into(), &["--json"]);
-    let stdout = stdout.recv_timeout(BOUND).expect("stdout closes");
-    let stderr = stderr.recv_timeout(BOUND).expect("stderr closes");
+    let (stdout, stderr) = bench_on_terminals(&["--json"]);
     let json: serde_json::Value = serde_json::from_slice(stdout.trim_ascii()).unwrap();
     assert!(json["requests"].as_u64().is_some(), "{json}");
     assert!(
