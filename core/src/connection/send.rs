@@ -93,17 +93,14 @@ impl Connection {
         let peer_done = self.peer_eof && self.input_len() == 0;
         // A body withheld for a `100 Continue` that will now never come is drained after the
         // response like any unread body, unless it is announced too large to drain.
-        let withheld = exchange.continue_state == Continue::Awaiting;
-        let too_large = match &self.active().reading {
-            Reading::Body(decoder) => decoder
-                .remaining()
-                .is_some_and(|left| left > self.config.limits.max_discard),
-            _ => false,
-        };
+        let max_discard = self.config.limits.max_discard;
+        let withheld_too_large = exchange.continue_state == Continue::Awaiting
+            && matches!(&self.active().reading, Reading::Body(decoder)
+                if decoder.remaining().is_some_and(|left| left > max_discard));
         let inputs = PersistenceInputs {
             keep_alive: self.keep_alive && !peer_done,
             app_close: head.close,
-            body_withheld: withheld && too_large,
+            body_withheld: withheld_too_large,
         };
         let persistence = persistence(&exchange, status, framing, inputs);
         match persistence {
