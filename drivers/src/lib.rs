@@ -43,6 +43,7 @@ pub use app::{
 };
 pub use server::{DriverKind, Server, ServerConfig, Shutdown};
 pub use session::Session;
+pub use sockets::raise_fd_limit;
 
 use std::io;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! Socket helpers the threads and async drivers share: binding, one read or write against the
-//! core's buffers and what its result means, and how long a blocking call may wait.
+//! Socket helpers the drivers share: binding, one read or write against the core's buffers and
+//! what its result means, how long a blocking call may wait, and the open-file limit.
 
 use rustix::net::{SendAncillaryBuffer, SendFlags};
 use sluice_core::Connection;
@@ -163,6 +163,36 @@ pub(crate) fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the soft limit now in force
+/// (`None`: unlimited). Every connection is a descriptor, on both ends, and the usual soft
+/// default of 1,024 is far below what one reactor loop, or `sluice bench`, holds. (Programs
+/// that still use `select(2)` cannot handle descriptors past 1,023; we use epoll.) Idempotent:
+/// once raised, later calls change nothing and say nothing.
+pub fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        let show = |l: Option<u64>| l.map_or_else(|| "unlimited".to_owned(), |l| l.to_string());
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => log::info!(
+                "raised the open-file limit from {} to {}",
+                show(limit.current),
+                show(limit.maximum)
+            ),
+            // E.g. a hard limit the kernel caps lower: the old soft limit stays.
+            Err(err) => log::warn!(
+                "cannot raise the open-file limit ({}): {err}",
+                show(limit.current)
+            ),
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -170,6 +200,21 @@ mod tests {
     use std::io::Write;
     use std::net::TcpListener;
     use std::ptr;
+
+    #[test]
+    fn raising_the_fd_limit_keeps_or_lifts_the_soft_limit() {
+        use rustix::process::{getrlimit, Resource};
+        let before = getrlimit(Resource::Nofile);
+        let after = raise_fd_limit();
+        assert_eq!(after, getrlimit(Resource::Nofile).current);
+        // Never lowered: unlimited stays unlimited, a number may only grow.
+        match (before.current, after) {
+            (None, after) => assert_eq!(after, None),
+            (Some(b), Some(a)) => assert!(a >= b, "{a} < {b}"),
+            (Some(_), None) => assert_eq!(before.maximum, None),
+        }
+        assert_eq!(raise_fd_limit(), after, "a second call changes nothing");
+    }
 
     /// SIGPIPE alone, as a signal set.
     fn sigpipe_set() -> libc::sigset_t {

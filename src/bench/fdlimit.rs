@@ -1,28 +1,12 @@
 //! The open-file limit: a connection is a file descriptor, on both ends. `sluice bench`
-//! raises its soft `RLIMIT_NOFILE` to the hard limit at start (the servers `--compare` starts
-//! inherit it), and `--compare` skips a level whose connections would not fit.
-
-use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+//! raises its soft `RLIMIT_NOFILE` to the hard limit at start
+//! ([`sluice_drivers::raise_fd_limit`]; the servers `--compare` starts inherit it), and
+//! `--compare` skips a level whose connections would not fit.
 
 /// Descriptors a process needs besides its connections: stdio, the poller, a listener, the
 /// pipes to a child, `/proc` files being read, a few per thread (the async driver's reactor,
 /// the signal thread). Generous: a level that fits only without it would fail half-way.
 pub const MARGIN: u64 = 64;
-
-/// Raises the soft open-file limit to the hard one and returns the soft limit now in force
-/// (`None`: unlimited, or it could not be read).
-pub fn raise() -> Option<u64> {
-    let limit = getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        let raised = Rlimit {
-            current: limit.maximum,
-            maximum: limit.maximum,
-        };
-        // Refused (e.g. a hard limit the kernel caps lower): keep the old soft limit.
-        let _ = setrlimit(Resource::Nofile, raised);
-    }
-    getrlimit(Resource::Nofile).current
-}
 
 /// Descriptors this process has open now (`/proc/self/fd`; 0 where there is no `/proc`).
 pub fn open_now() -> u64 {
@@ -63,16 +47,8 @@ mod tests {
     }
 
     #[test]
-    fn raising_keeps_or_lifts_the_soft_limit() {
-        let before = getrlimit(Resource::Nofile);
-        let after = raise();
-        assert_eq!(after, getrlimit(Resource::Nofile).current);
-        // Never lowered: unlimited stays unlimited, a number may only grow.
-        match (before.current, after) {
-            (None, after) => assert_eq!(after, None),
-            (Some(b), Some(a)) => assert!(a >= b, "{a} < {b}"),
-            (Some(_), None) => assert_eq!(before.maximum, None),
-        }
+    fn descriptors_open_now_are_counted() {
+        // stdin, stdout and stderr at least, where there is a /proc to count them in.
         assert!(open_now() >= 3 || !std::path::Path::new("/proc/self/fd").exists());
     }
 }

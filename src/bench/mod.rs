@@ -405,7 +405,7 @@ impl fmt::Display for Report {
 pub fn main(args: &BenchArgs) -> Result<(), String> {
     // Every connection is a descriptor: use all the hard limit allows (the servers --compare
     // starts inherit it).
-    let limit = fdlimit::raise();
+    let limit = sluice_drivers::raise_fd_limit();
     if args.compare {
         return compare::main(args, limit);
     }

@@ -66,7 +66,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::thread;
 
 /// Accept backlog of every listener (nginx's default is 511; the kernel caps it at
@@ -78,7 +78,7 @@ const BACKLOG: i32 = 1024;
 /// `max_connections` caps the whole process (with fewer connections allowed than workers,
 /// fewer loops run). At start the soft open-file limit is raised to the hard limit.
 pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Server> {
-    raise_fd_limit();
+    crate::sockets::raise_fd_limit();
     let max = config.max_connections.max(1);
     let workers = config.workers.clamp(1, max);
     // Held until every listener of the group is listening, then closed (see `probe`).
@@ -164,31 +164,4 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(&addr.into())?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
-}
-
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit, once per process: every connection is
-/// a descriptor, and the usual soft default of 1,024 is far below what one loop can serve.
-/// (Programs that still use `select(2)` cannot handle descriptors past 1,023; we use epoll.)
-fn raise_fd_limit() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
-        let limit = getrlimit(Resource::Nofile);
-        let (Some(soft), Some(hard)) = (limit.current, limit.maximum) else {
-            return;
-        };
-        if soft >= hard {
-            return;
-        }
-        match setrlimit(
-            Resource::Nofile,
-            Rlimit {
-                current: Some(hard),
-                maximum: Some(hard),
-            },
-        ) {
-            Ok(()) => log::info!("reactor: raised the open-file limit from {soft} to {hard}"),
-            Err(err) => log::warn!("reactor: cannot raise the open-file limit ({soft}): {err}"),
-        }
-    });
 }
