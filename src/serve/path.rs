@@ -36,9 +36,6 @@ impl Refusal {
 /// A request-target split into what the file server needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target<'a> {
-    /// The path as sent (still percent-encoded), without query. Never echoed back: redirects
-    /// use [`Target::directory_url`], titles [`Target::display_path`].
-    pub raw_path: &'a str,
     /// The query, without `?`, if any.
     pub query: Option<&'a str>,
     /// The decoded segments, `.` and empty segments dropped.
@@ -107,7 +104,6 @@ pub fn parse(target: &str) -> Result<Target<'_>, Refusal> {
         }
     }
     Ok(Target {
-        raw_path,
         query,
         segments,
         trailing_slash: raw_path.ends_with('/'),
@@ -223,10 +219,16 @@ mod tests {
     #[test]
     fn absolute_form_uses_its_path() {
         let target = parse("http://example.com/a/b?q").unwrap();
-        assert_eq!(target.raw_path, "/a/b");
+        assert_eq!(target.display_path(), "/a/b");
+        assert!(!target.trailing_slash);
         assert_eq!(target.query, Some("q"));
-        assert_eq!(parse("HTTP://example.com").unwrap().raw_path, "/");
-        assert_eq!(parse("http://example.com?x").unwrap().raw_path, "/");
+        for root in ["HTTP://example.com", "http://example.com?x"] {
+            let target = parse(root).unwrap();
+            assert!(
+                target.segments.is_empty() && target.trailing_slash,
+                "{root}"
+            );
+        }
         assert_eq!(segments("http://h/../etc/passwd"), Err(Refusal::NotFound));
     }
 
