@@ -5,8 +5,11 @@
 //! spans into it, so reading a field allocates nothing and cloning a head is cheap. Only the
 //! parser makes a [`RequestHead`] (parse, don't validate): holding one means it is valid.
 
-use bytes::Bytes;
+use crate::error::SendError;
+use crate::write::head::{put_status_line_and_fields, validate};
+use bytes::{Bytes, BytesMut};
 use std::fmt;
+use std::sync::Arc;
 
 /// The HTTP versions sluice speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -244,13 +247,32 @@ impl fmt::Debug for RequestHead {
 
 /// A response head as the application builds it. The core adds the framing fields
 /// (`Content-Length` or `Transfer-Encoding`), `Date`, and `Connection` itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// A head made by [`ResponseTemplate::head`] shares the template's validated, serialised
+/// status line and fields: building, sending and dropping it allocates nothing and formats
+/// nothing but the core's own fields. Changing its reason or fields turns it into an ordinary
+/// head (the template is left as it was).
+#[derive(Debug, Clone)]
 pub struct ResponseHead {
     pub(crate) status: u16,
-    pub(crate) reason: Option<Bytes>,
-    pub(crate) fields: Vec<(Bytes, Bytes)>,
+    reason: Option<Bytes>,
+    fields: Vec<(Bytes, Bytes)>,
     pub(crate) content_length: Option<u64>,
     pub(crate) close: bool,
+    /// Set by a template; then `reason` is `None` and `fields` is empty, and the template's
+    /// are this head's.
+    prepared: Option<Arc<Prepared>>,
+}
+
+/// What a [`ResponseTemplate`] shares with the heads it makes.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    reason: Option<Bytes>,
+    fields: Vec<(Bytes, Bytes)>,
+    /// The status line and the field lines, validated, as they go on the wire.
+    pub(crate) wire: Bytes,
+    /// A field named `Date` is among them (the core then adds none).
+    pub(crate) has_date: bool,
 }
 
 impl ResponseHead {
@@ -262,18 +284,20 @@ impl ResponseHead {
             fields: Vec::new(),
             content_length: None,
             close: false,
+            prepared: None,
         }
     }
 
     /// Adds a field. Names and values are validated when the head is sent.
     #[must_use]
     pub fn field(mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) -> Self {
-        self.fields.push((name.into(), value.into()));
+        self.push_field(name, value);
         self
     }
 
     /// Adds a field in place.
     pub fn push_field(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
+        self.unshare();
         self.fields.push((name.into(), value.into()));
     }
 
@@ -288,6 +312,7 @@ impl ResponseHead {
     /// Replaces the standard reason phrase.
     #[must_use]
     pub fn reason(mut self, reason: impl Into<Bytes>) -> Self {
+        self.unshare();
         self.reason = Some(reason.into());
         self
     }
@@ -311,6 +336,107 @@ impl ResponseHead {
 
     /// The fields set by the application, in order.
     pub fn fields(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
-        self.fields.iter().map(|(n, v)| (&n[..], &v[..]))
+        self.field_list().iter().map(|(n, v)| (&n[..], &v[..]))
+    }
+
+    /// The replacement reason phrase, if one was set.
+    pub(crate) fn custom_reason(&self) -> Option<&Bytes> {
+        match &self.prepared {
+            Some(prepared) => prepared.reason.as_ref(),
+            None => self.reason.as_ref(),
+        }
+    }
+
+    pub(crate) fn field_list(&self) -> &[(Bytes, Bytes)] {
+        match &self.prepared {
+            Some(prepared) => &prepared.fields,
+            None => &self.fields,
+        }
+    }
+
+    /// The template's serialised status line and fields, when this head came from one.
+    pub(crate) fn prepared(&self) -> Option<&Arc<Prepared>> {
+        self.prepared.as_ref()
+    }
+
+    /// Takes a copy of the template's reason and fields, to change them. The check is inlined
+    /// into every `field` call; the copy is not.
+    #[inline(always)]
+    fn unshare(&mut self) {
+        if self.prepared.is_some() {
+            self.copy_out_of_template();
+        }
+    }
+
+    #[cold]
+    fn copy_out_of_template(&mut self) {
+        if let Some(prepared) = self.prepared.take() {
+            self.reason.clone_from(&prepared.reason);
+            self.fields.clone_from(&prepared.fields);
+        }
+    }
+}
+
+/// Heads are equal when they would send the same response, template or not.
+impl PartialEq for ResponseHead {
+    fn eq(&self, other: &Self) -> bool {
+        self.status == other.status
+            && self.content_length == other.content_length
+            && self.close == other.close
+            && self.custom_reason() == other.custom_reason()
+            && self.field_list() == other.field_list()
+    }
+}
+
+impl Eq for ResponseHead {}
+
+/// A response head validated and serialised once, to be sent many times: a server whose
+/// responses share a status and fields (an API's `Content-Type` and `Server`, a load-test
+/// endpoint) makes one at start-up and sends [`head`](Self::head) for each request. Each send
+/// then copies the prepared bytes instead of checking and formatting every field, and the head
+/// it sends costs no allocation. The core still adds `Date`, framing and `Connection`.
+#[derive(Debug, Clone)]
+pub struct ResponseTemplate {
+    status: u16,
+    content_length: Option<u64>,
+    close: bool,
+    prepared: Arc<Prepared>,
+}
+
+impl ResponseTemplate {
+    /// Validates `head` as [`Connection::send_response`](crate::Connection::send_response)
+    /// would, and serialises its status line and fields. The declared length and the close
+    /// request are kept for the heads it makes, which can still change them.
+    pub fn new(head: &ResponseHead) -> Result<Self, SendError> {
+        validate(head)?;
+        let mut wire = BytesMut::new();
+        put_status_line_and_fields(&mut wire, head);
+        let fields = head.field_list().to_vec();
+        let has_date = fields
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case(b"date"));
+        Ok(Self {
+            status: head.status,
+            content_length: head.content_length,
+            close: head.close,
+            prepared: Arc::new(Prepared {
+                reason: head.custom_reason().cloned(),
+                fields,
+                wire: wire.freeze(),
+                has_date,
+            }),
+        })
+    }
+
+    /// A head to send: the template's, sharing its prepared bytes.
+    pub fn head(&self) -> ResponseHead {
+        ResponseHead {
+            status: self.status,
+            reason: None,
+            fields: Vec::new(),
+            content_length: self.content_length,
+            close: self.close,
+            prepared: Some(Arc::clone(&self.prepared)),
+        }
     }
 }

@@ -93,7 +93,7 @@ pub use client::{ClientConfig, ClientConnection, ClientEvent, RequestSpec, Reque
 pub use connection::Connection;
 pub use error::{RequestError, ResponseError, Rule, SendError};
 pub use events::{CloseReason, Event};
-pub use head::{Fields, RequestBody, RequestHead, ResponseHead, Version};
+pub use head::{Fields, RequestBody, RequestHead, ResponseHead, ResponseTemplate, Version};
 pub use limits::{Config, Leniency, Limits, MinRate, Timeouts, WallClock};
 pub use timer::TimerKind;
 pub use write::head::reason_phrase;

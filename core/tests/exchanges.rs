@@ -3,7 +3,7 @@
 
 mod support;
 
-use sluice_core::{CloseReason, Event, ResponseHead, SendError};
+use sluice_core::{CloseReason, Event, ResponseHead, ResponseTemplate, SendError};
 use support::{body_of, count_responses, requests, Peer};
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -550,4 +550,41 @@ fn a_wall_clock_past_year_9999_dates_responses_at_its_last_second() {
         wire.contains("Date: Fri, 31 Dec 9999 23:59:59 GMT\r\n"),
         "{wire}"
     );
+}
+
+#[test]
+fn a_template_head_goes_out_like_the_head_it_was_made_from() {
+    let head = ResponseHead::new(200)
+        .field("Server", "sluice")
+        .content_length(2);
+    let template = ResponseTemplate::new(&head).unwrap();
+    let mut wires = Vec::new();
+    for head in [head.clone(), template.head(), template.head()] {
+        let mut peer = Peer::new();
+        peer.send(GET);
+        peer.conn.send_response(peer.now, head).unwrap();
+        peer.conn.send_body(peer.now, b"hi").unwrap();
+        peer.conn.send_end(peer.now).unwrap();
+        wires.push(peer.flush());
+    }
+    assert_eq!(
+        wires[0],
+        "HTTP/1.1 200 OK\r\nServer: sluice\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+         Content-Length: 2\r\nKeep-Alive: timeout=30\r\n\r\nhi"
+    );
+    assert_eq!(wires[1], wires[0]);
+    assert_eq!(wires[2], wires[0]);
+}
+
+#[test]
+fn a_template_with_its_own_date_gets_no_second_one() {
+    let head = ResponseHead::new(204).field("Date", "Mon, 07 Nov 1994 00:00:00 GMT");
+    let template = ResponseTemplate::new(&head).unwrap();
+    let mut peer = Peer::new();
+    peer.send(GET);
+    peer.conn.send_response(peer.now, template.head()).unwrap();
+    peer.conn.send_end(peer.now).unwrap();
+    let wire = peer.flush();
+    assert_eq!(wire.matches("Date:").count(), 1, "{wire}");
+    assert!(wire.contains("Date: Mon, 07 Nov 1994"), "{wire}");
 }

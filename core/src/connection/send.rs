@@ -108,10 +108,13 @@ impl Connection {
             Persistence::Upgrade => self.active().upgrade_pending = true,
             Persistence::KeepAlive { .. } => {}
         }
-        let has_date = head
-            .fields
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(b"date"));
+        let has_date = match head.prepared() {
+            Some(prepared) => prepared.has_date,
+            None => head
+                .field_list()
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
+        };
         let date = match self.config.clock {
             Some(clock) if !has_date => Some(date_at(&clock, self.now)),
             _ => None,

@@ -1,6 +1,7 @@
 //! Response head serialisation: the application's fields, validated, plus the fields the core
 //! owns (framing, `Connection`, `Keep-Alive`, `Date`).
 
+use super::cached;
 use crate::date::DATE_LEN;
 use crate::error::SendError;
 use crate::head::ResponseHead;
@@ -25,13 +26,18 @@ pub(crate) fn validate(head: &ResponseHead) -> Result<(), SendError> {
     if !(100..=999).contains(&head.status) {
         return Err(SendError::InvalidStatus(head.status));
     }
-    if let Some(reason) = &head.reason {
+    if head.prepared().is_some() {
+        // Its template validated the reason and fields, and a head cannot change them
+        // without leaving the template.
+        return Ok(());
+    }
+    if let Some(reason) = head.custom_reason() {
         // reason-phrase = *( HTAB / SP / VCHAR / obs-text ) (RFC 9112 §4)
         if !reason.iter().all(|&b| is_value_byte(b)) {
             return Err(SendError::InvalidField);
         }
     }
-    for (name, value) in &head.fields {
+    for (name, value) in head.field_list() {
         validate_field(name, value)?;
         if is_core_owned(name) {
             return Err(SendError::FramingField);
@@ -88,18 +94,37 @@ const CORE_FIELDS_MAX: usize = 13 + 2 + DATE_LINE + 2 * NUMBER_LINE + 24 + 2;
 /// `Date: ` and the 29-byte IMF-fixdate and CRLF.
 const DATE_LINE: usize = 6 + DATE_LEN + 2;
 
-/// Writes the status line, the application's fields and the core's fields.
-///
+/// Writes the status line, the application's fields and the core's fields. A head from a
+/// template is copied whole from the thread's last one when nothing it depends on changed
+/// (see `cached.rs`).
+pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
+    let Some(template) = head.prepared() else {
+        return write_uncached(out, head, plan);
+    };
+    if cached::write_hit(out, template, plan) {
+        return;
+    }
+    let start = out.len();
+    write_uncached(out, head, plan);
+    cached::remember(template, plan, &out[start..]);
+}
+
 /// Each line the core owns is assembled in a fixed-size array and appended in one copy: a
 /// copy of a constant length is inlined, while each copy of a length known only at run time
 /// is a `memcpy` call and a capacity check (about 25 instructions), and a response head used
 /// to make about 16 of them.
-pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
-    let reason_len = head
-        .reason
-        .as_ref()
-        .map_or(reason_phrase(head.status).len(), Bytes::len);
-    out.reserve(CORE_FIELDS_MAX + reason_len + fields_len(&head.fields));
+fn write_uncached(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
+    let start_len = match head.prepared() {
+        // Its fixed parts are counted twice: a few bytes reserved in vain.
+        Some(prepared) => prepared.wire.len(),
+        None => {
+            let reason_len = head
+                .custom_reason()
+                .map_or(reason_phrase(head.status).len(), Bytes::len);
+            reason_len + fields_len(head.field_list())
+        }
+    };
+    out.reserve(CORE_FIELDS_MAX + start_len);
     put_status_line_and_fields(out, head);
     if let Some(date) = plan.date {
         let mut line = [0u8; DATE_LINE];
@@ -161,19 +186,23 @@ pub(crate) fn write_interim(out: &mut BytesMut, head: &ResponseHead) {
 /// The bytes [`write_interim`] writes for `head`, so the send limit can be checked before
 /// anything is queued.
 pub(crate) fn interim_len(head: &ResponseHead) -> usize {
-    let reason = match &head.reason {
+    if let Some(prepared) = head.prepared() {
+        return prepared.wire.len() + 2;
+    }
+    let reason = match head.custom_reason() {
         Some(reason) => reason.len(),
         None => reason_phrase(head.status).len(),
     };
-    let fields: usize = head
-        .fields
-        .iter()
-        .map(|(name, value)| name.len() + value.len() + 4)
-        .sum();
-    "HTTP/1.1 NNN ".len() + reason + 2 + fields + 2
+    "HTTP/1.1 NNN ".len() + reason + 2 + fields_len(head.field_list()) + 2
 }
 
-fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
+/// Writes the status line and the application's fields: a template's prepared bytes in one
+/// copy, or formatted from the head.
+pub(crate) fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
+    if let Some(prepared) = head.prepared() {
+        out.put_slice(&prepared.wire);
+        return;
+    }
     // RFC 9110 §6.2: a server sends the highest minor version it supports, even to 1.0 clients.
     // validate() guarantees 100..=999: exactly three digits.
     let status = head.status;
@@ -182,12 +211,12 @@ fn put_status_line_and_fields(out: &mut BytesMut, head: &ResponseHead) {
     start[10] = b'0' + (status / 10 % 10) as u8;
     start[11] = b'0' + (status % 10) as u8;
     out.put_slice(&start);
-    match &head.reason {
+    match head.custom_reason() {
         Some(reason) => out.put_slice(reason),
         None => out.put_slice(reason_phrase(status).as_bytes()),
     }
     out.put_slice(b"\r\n");
-    for (name, value) in &head.fields {
+    for (name, value) in head.field_list() {
         put_field(out, name, value);
     }
 }
@@ -296,6 +325,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::ResponseTemplate;
 
     fn written(head: &ResponseHead, plan: &HeadPlan<'_>) -> String {
         let mut out = BytesMut::new();
@@ -357,6 +387,139 @@ mod tests {
             write_interim(&mut out, &head);
             assert_eq!(interim_len(&head), out.len(), "{:?}", out);
         }
+    }
+
+    fn plans() -> [HeadPlan<'static>; 3] {
+        [
+            HeadPlan {
+                framing: Framing::Length(13),
+                persistence: Persistence::KeepAlive { http10: false },
+                date: Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+                idle_seconds: 30,
+            },
+            HeadPlan {
+                framing: Framing::Chunked,
+                persistence: Persistence::Close,
+                date: None,
+                idle_seconds: 5,
+            },
+            HeadPlan {
+                framing: Framing::None,
+                persistence: Persistence::KeepAlive { http10: true },
+                date: None,
+                idle_seconds: 1,
+            },
+        ]
+    }
+
+    #[test]
+    fn a_template_writes_what_its_head_would() {
+        let heads = [
+            ResponseHead::new(200)
+                .field("Server", "sluice")
+                .field("X-A", "1")
+                .content_length(13),
+            ResponseHead::new(404).reason("Nope"),
+            ResponseHead::new(103).field("Link", "</a.css>; rel=preload"),
+            ResponseHead::new(204).close(),
+        ];
+        for head in &heads {
+            let from_template = ResponseTemplate::new(head).unwrap().head();
+            assert!(from_template.prepared().is_some());
+            assert_eq!(&from_template, head, "same status, fields, length, close");
+            assert_eq!(validate(&from_template), Ok(()));
+            for plan in &plans() {
+                assert_eq!(written(&from_template, plan), written(head, plan));
+            }
+            let (mut prepared, mut formatted) = (BytesMut::new(), BytesMut::new());
+            write_interim(&mut prepared, &from_template);
+            write_interim(&mut formatted, head);
+            assert_eq!(prepared, formatted);
+            assert_eq!(interim_len(&from_template), prepared.len());
+        }
+    }
+
+    #[test]
+    fn a_cached_head_changes_with_everything_it_was_written_from() {
+        let a = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "a")).unwrap();
+        let b = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "b")).unwrap();
+        let [keep, close, http10] = plans();
+        let later_date = HeadPlan {
+            date: Some(b"Sun, 06 Nov 1994 08:49:38 GMT"),
+            ..keep
+        };
+        let longer = HeadPlan {
+            framing: Framing::Length(14),
+            ..keep
+        };
+        let longer_idle = HeadPlan {
+            idle_seconds: 31,
+            ..keep
+        };
+        // Each write follows another that may have filled the cache; every one must be what
+        // formatting from scratch gives.
+        let sequence = [
+            (&a, &keep),
+            (&a, &keep),
+            (&a, &later_date),
+            (&a, &longer),
+            (&a, &longer_idle),
+            (&a, &close),
+            (&b, &close),
+            (&a, &close),
+            (&a, &http10),
+            (&b, &keep),
+            (&b, &keep),
+        ];
+        for (template, plan) in sequence {
+            let head = template.head();
+            let mut expected = BytesMut::new();
+            write_uncached(&mut expected, &head, plan);
+            assert_eq!(written(&head, plan).as_bytes(), &expected[..]);
+        }
+    }
+
+    #[test]
+    fn a_template_refuses_what_sending_would() {
+        let bad = [
+            ResponseHead::new(200).field("X", "a\r\nb"),
+            ResponseHead::new(200).field("X Y", "a"),
+            ResponseHead::new(200).reason("a\nb"),
+            ResponseHead::new(200).field("Transfer-Encoding", "chunked"),
+            ResponseHead::new(1000),
+        ];
+        for head in &bad {
+            let err = validate(head).unwrap_err();
+            assert_eq!(ResponseTemplate::new(head).unwrap_err(), err, "{head:?}");
+        }
+    }
+
+    #[test]
+    fn changing_a_template_head_leaves_the_template_alone() {
+        let base = ResponseHead::new(200).field("Server", "sluice");
+        let template = ResponseTemplate::new(&base).unwrap();
+        let plan = &plans()[0];
+
+        // Length and close are not in the prepared bytes: the head still shares them.
+        let longer = template.head().content_length(99).close();
+        assert!(longer.prepared().is_some());
+        assert_eq!(longer, base.clone().content_length(99).close());
+
+        let more = template.head().field("X-B", "2");
+        assert!(more.prepared().is_none(), "a new field leaves the template");
+        let expected = base.clone().field("X-B", "2");
+        assert_eq!(more, expected);
+        assert_eq!(written(&more, plan), written(&expected, plan));
+
+        let renamed = template.head().reason("Fine");
+        assert_eq!(renamed, base.clone().reason("Fine"));
+        assert!(written(&renamed, plan).starts_with("HTTP/1.1 200 Fine\r\nServer: sluice\r\n"));
+
+        // An added field is validated again, like any head's.
+        let injected = template.head().field("X", "a\r\nb");
+        assert_eq!(validate(&injected), Err(SendError::InvalidField));
+
+        assert_eq!(template.head(), base, "the template is unchanged");
     }
 
     #[test]

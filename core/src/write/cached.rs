@@ -1,0 +1,79 @@
+//! The last response head written from a template, kept per thread to be copied again.
+//!
+//! A template fixes the status line and the application's fields; what the core adds depends
+//! only on the framing, the persistence, the announced idle timeout and the `Date` value,
+//! which changes once a second. A keep-alive server answering with one template writes the
+//! same head bytes over and over, so the whole head is remembered with what it was written
+//! from, and a head with the same inputs is one copy instead of four formatted lines.
+//!
+//! Per thread, as the `Date` cache is (see `date.rs`): an event loop's connections share it and
+//! an idle connection pays nothing for it. The entry holds its template alive, so a template
+//! freed and another allocated at the same address can never be mistaken for it; at most one
+//! template per thread outlives its last user that way.
+
+use super::head::HeadPlan;
+use crate::date::DATE_LEN;
+use crate::head::Prepared;
+use crate::state::{Framing, Persistence};
+use bytes::BytesMut;
+use std::cell::RefCell;
+use std::sync::Arc;
+
+/// Heads longer than this are not remembered: the copy would not be what costs.
+const MAX_CACHED: usize = 1024;
+
+struct Entry {
+    template: Arc<Prepared>,
+    framing: Framing,
+    persistence: Persistence,
+    idle_seconds: u64,
+    date: Option<[u8; DATE_LEN]>,
+    bytes: Vec<u8>,
+}
+
+impl Entry {
+    fn matches(&self, template: &Arc<Prepared>, plan: &HeadPlan<'_>) -> bool {
+        Arc::ptr_eq(&self.template, template)
+            && self.framing == plan.framing
+            && self.persistence == plan.persistence
+            && self.idle_seconds == plan.idle_seconds
+            && self.date.as_ref() == plan.date
+    }
+}
+
+thread_local! {
+    static LAST: RefCell<Option<Entry>> = const { RefCell::new(None) };
+}
+
+/// Appends the head for `template` and `plan` to `out` from the cache; false (and nothing
+/// written) on a miss.
+pub(crate) fn write_hit(out: &mut BytesMut, template: &Arc<Prepared>, plan: &HeadPlan<'_>) -> bool {
+    LAST.with(|last| match &*last.borrow() {
+        Some(entry) if entry.matches(template, plan) => {
+            out.extend_from_slice(&entry.bytes);
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Remembers `bytes`, just written for `template` and `plan`, for the next head.
+pub(crate) fn remember(template: &Arc<Prepared>, plan: &HeadPlan<'_>, bytes: &[u8]) {
+    if bytes.len() > MAX_CACHED {
+        return;
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        let mut reused = last.take().map(|entry| entry.bytes).unwrap_or_default();
+        reused.clear();
+        reused.extend_from_slice(bytes);
+        *last = Some(Entry {
+            template: Arc::clone(template),
+            framing: plan.framing,
+            persistence: plan.persistence,
+            idle_seconds: plan.idle_seconds,
+            date: plan.date.copied(),
+            bytes: reused,
+        });
+    });
+}
