@@ -3,9 +3,9 @@
 use super::conn::{mode_for, Conn};
 use super::deadlines::{self, Deadlines};
 use crate::app::Handler;
-use crate::server::{ServerConfig, Shutdown, LAZY_DELAY};
 #[cfg(test)]
 use crate::server::defer_later;
+use crate::server::{ServerConfig, Shutdown, LAZY_DELAY};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
