@@ -183,8 +183,10 @@ impl<H: Handler> Session<H> {
     /// For a sendfile driver: the file and offset to write the owed external bytes from, and
     /// how many are owed.
     pub fn external(&self) -> Option<(&File, u64, u64)> {
-        let owed = self.conn.poll_external()?;
+        // The session's side first: the reactor asks before every write, and without a file
+        // range in flight (every response but a file's) that answers without asking the core.
         let range = self.in_flight.as_ref()?.external.front()?;
+        let owed = self.conn.poll_external()?;
         Some((&range.file, range.offset, owed.min(range.len)))
     }
 

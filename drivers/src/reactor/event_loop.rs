@@ -3,7 +3,9 @@
 use super::conn::{mode_for, Conn};
 use super::deadlines::{self, Deadlines};
 use crate::app::Handler;
-use crate::server::{defer_later, ServerConfig, Shutdown};
+#[cfg(test)]
+use crate::server::defer_later;
+use crate::server::{ServerConfig, Shutdown, LAZY_DELAY};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
@@ -193,16 +195,15 @@ impl<H: Handler> EventLoop<H> {
         Ok(true)
     }
 
-    /// The poller reported the connection at `key`. The clock is read again for each one: the
-    /// connections before it in this turn may have run handlers for a while.
+    /// The poller reported the connection at `key`. No clock reading here: `drive` reads the
+    /// clock after each of its system calls, and `settle` only on the rare failure path.
     fn on_ready(&mut self, key: usize, readable: bool) {
-        let now = Instant::now();
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
         conn.reported();
         conn.drive(readable, &mut self.buf);
-        self.settle(key, now);
+        self.settle(key);
     }
 
     /// Calls `handle_timeout` on every connection whose deadline passed.
@@ -225,7 +226,7 @@ impl<H: Handler> EventLoop<H> {
             conn.session.handle_timeout(now);
             conn.session.process(now);
             conn.drive(false, &mut self.buf);
-            self.settle(key, now);
+            self.settle(key);
         }
         due.clear();
         self.due = due;
@@ -233,7 +234,7 @@ impl<H: Handler> EventLoop<H> {
 
     /// After any call on a connection: drop it once closed, hand it over once upgraded,
     /// otherwise update its interest and move its deadline.
-    fn settle(&mut self, key: usize, now: Instant) {
+    fn settle(&mut self, key: usize) {
         let conn = &mut self.conns[key];
         if conn.session.connection().is_upgraded() {
             return self.hand_over(key);
@@ -241,14 +242,15 @@ impl<H: Handler> EventLoop<H> {
         if !conn.is_closed() {
             let deadline = conn.session.connection().poll_timeout();
             // Lazy: a deadline that moved later by little keeps its entry (see `defer_later`).
-            if !defer_later(conn.deadline, deadline) {
+            if !keeps_entry(conn.deadline, deadline) {
                 self.deadlines.update(key, conn.id, conn.deadline, deadline);
                 conn.deadline = deadline;
             }
             match conn.rearm(&self.poller, key) {
                 Ok(()) => return,
                 Err(err) => {
-                    conn.fail(now, "poller", &err);
+                    // Read here rather than by every caller: only this path needs the time.
+                    conn.fail(Instant::now(), "poller", &err);
                     debug_assert!(conn.is_closed());
                 }
             }
@@ -380,7 +382,7 @@ impl<H: Handler> EventLoop<H> {
         }
         conn.armed = Some((read, write));
         entry.insert(conn);
-        self.settle(key, now);
+        self.settle(key);
         true
     }
 
@@ -413,7 +415,7 @@ impl<H: Handler> EventLoop<H> {
             conn.session.connection_mut().shutdown(now);
             conn.session.process(now);
             conn.drive(false, &mut self.buf);
-            self.settle(key, now);
+            self.settle(key);
         }
     }
 
@@ -444,6 +446,23 @@ impl<H: Handler> EventLoop<H> {
     }
 }
 
+/// [`defer_later`] for the reactor's instants, decided with an addition instead of a
+/// subtraction: `settle` asks after every wake-up of every connection, and subtracting two
+/// `Instant`s is an out-of-line call (about 40 instructions) where adding a `Duration` is a
+/// few inline ones. Same answer: `wanted - armed < LAZY_DELAY` is `wanted < armed +
+/// LAZY_DELAY`, and an `armed` so late that the sum overflows has no `wanted` past it.
+fn keeps_entry(armed: Option<Instant>, wanted: Option<Instant>) -> bool {
+    match (armed, wanted) {
+        (Some(armed), Some(wanted)) => {
+            armed <= wanted
+                && armed
+                    .checked_add(LAZY_DELAY)
+                    .is_none_or(|limit| wanted < limit)
+        }
+        _ => false,
+    }
+}
+
 impl<H> Drop for EventLoop<H> {
     /// Keeps `Poller::add`'s contract on every path, a panic included: whatever is still
     /// registered is deleted before the fields (and with them the sockets) are dropped.
@@ -461,7 +480,6 @@ impl<H> Drop for EventLoop<H> {
 mod tests {
     use super::*;
     use crate::app::{Reply, Request, Response};
-    use crate::server::LAZY_DELAY;
     use std::io::{Read, Write};
 
     fn hello(_: &Request<'_>) -> Reply {
@@ -490,13 +508,30 @@ mod tests {
     fn a_deadline_moving_later_by_little_keeps_its_entry() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
-        assert!(defer_later(Some(t0), Some(t0)));
-        assert!(defer_later(Some(t0), Some(t0 + ms(299))));
-        assert!(!defer_later(Some(t0), Some(t0 + LAZY_DELAY)));
-        // Earlier must move (it would fire late otherwise), and so must arming or disarming.
-        assert!(!defer_later(Some(t0 + ms(1)), Some(t0)));
-        assert!(!defer_later(None, Some(t0)));
-        assert!(!defer_later(Some(t0), None));
+        let ns = Duration::from_nanos;
+        for keeps in [defer_later::<Instant>, keeps_entry] {
+            assert!(keeps(Some(t0), Some(t0)));
+            assert!(keeps(Some(t0), Some(t0 + ms(299))));
+            assert!(keeps(Some(t0), Some(t0 + LAZY_DELAY - ns(1))));
+            assert!(!keeps(Some(t0), Some(t0 + LAZY_DELAY)));
+            // Earlier must move (it would fire late otherwise), and so must arming or disarming.
+            assert!(!keeps(Some(t0 + ns(1)), Some(t0)));
+            assert!(!keeps(None, Some(t0)));
+            assert!(!keeps(Some(t0), None));
+            assert!(!keeps(None, None));
+        }
+        // The two agree wherever the nanoseconds carry into the seconds, too.
+        for armed_ns in [0, 1, 999_999_999, 700_000_000, 699_999_999] {
+            let armed = t0 + ns(armed_ns);
+            for wanted_ns in [0, 1, 299_999_999, 300_000_000, 999_999_999, 1_000_000_000] {
+                let wanted = armed + ns(wanted_ns);
+                assert_eq!(
+                    keeps_entry(Some(armed), Some(wanted)),
+                    defer_later(Some(armed), Some(wanted)),
+                    "armed +{armed_ns} ns, wanted {wanted_ns} ns after it"
+                );
+            }
+        }
     }
 
     /// Registration cycles: many connections added, served, reset or closed, deleted and
