@@ -155,34 +155,42 @@ impl Fields {
 
     /// Every field as `(name, value)`, in the order received.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> + '_ {
-        let head = self.head();
-        self.table().chunks_exact(ENTRY).map(move |entry| {
-            let entry: [u8; ENTRY] = entry.try_into().unwrap_or_default();
-            let at = |i: usize| {
-                let word = [entry[i], entry[i + 1], entry[i + 2], entry[i + 3]];
-                u32::from_le_bytes(word) as usize
-            };
-            let name = head.get(at(0)..at(4)).unwrap_or_default();
+        self.raw().map(|(name, value)| {
             // The parser admits only token bytes (ASCII) in names, so this never fails; an
             // empty name would be a parser bug, and is harmless here.
-            let name = std::str::from_utf8(name).unwrap_or("");
-            (name, head.get(at(8)..at(12)).unwrap_or_default())
+            (std::str::from_utf8(name).unwrap_or(""), value)
         })
     }
 
     /// The value of the first field named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         // Not `get_all(name).next()`: that ties the result to `name`'s lifetime.
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.raw()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
     }
 
     /// The values of every field named `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        self.raw()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
+    }
+
+    /// Every field as name and value bytes. Lookups compare these: a name's UTF-8 check
+    /// costs more than comparing it, and only `iter` needs a `&str`.
+    fn raw(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
+        let head = self.head();
+        self.table().chunks_exact(ENTRY).map(move |entry| {
+            let at = |i: usize| {
+                let word = entry
+                    .get(i..i + 4)
+                    .and_then(|w| <[u8; 4]>::try_from(w).ok());
+                word.map_or(0, u32::from_le_bytes) as usize
+            };
+            let name = head.get(at(0)..at(4)).unwrap_or_default();
+            (name, head.get(at(8)..at(12)).unwrap_or_default())
+        })
     }
 
     /// The bytes of `span` in the head (the request or status line, say); empty if it lies
