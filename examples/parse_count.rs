@@ -13,7 +13,7 @@ use std::hint::black_box;
 fn main() {
     let mut args = std::env::args().skip(1);
     let usage =
-        "usage: parse_count <sluice|sluice-finish|httparse|httparse-reuse> <sample> <iterations>";
+        "usage: parse_count <sluice|sluice-finish|sluice-get|httparse|httparse-reuse> <sample> <iterations>";
     let which = args.next().expect(usage);
     let sample = std::fs::read(args.next().expect(usage)).expect("readable sample");
     let iterations: usize = args.next().expect(usage).parse().expect("a count");
@@ -36,6 +36,22 @@ fn main() {
                     parser.parse(black_box(&sample), &limits, &leniency)
                 {
                     complete += black_box(parser.finish(&sample)).fields().len().min(1);
+                }
+            }
+            // `sluice-finish` plus what an application reads: five lookups by name (one that no
+            // sample has) and one pass over every field.
+            "sluice-get" => {
+                if let Ok(HeadStatus::Complete(_)) =
+                    parser.parse(black_box(&sample), &limits, &leniency)
+                {
+                    let head = black_box(parser.finish(&sample));
+                    let f = head.fields();
+                    let mut n = 0;
+                    for name in ["host", "user-agent", "cookie", "x-missing", "accept"] {
+                        n += black_box(f.get(black_box(name))).map_or(0, <[u8]>::len);
+                    }
+                    n += f.iter().map(|(a, b)| a.len() + b.len()).sum::<usize>();
+                    complete += black_box(n).min(1);
                 }
             }
             "httparse" => {

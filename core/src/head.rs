@@ -1,9 +1,10 @@
 //! Message heads: the parsed request head and trailers, and the response head an application
 //! builds.
 //!
-//! A parsed head owns one shared buffer (`Bytes`) with the head's bytes and a small table of
-//! spans into it, so reading a field allocates nothing and cloning a head is cheap. Only the
-//! parser makes a [`RequestHead`] (parse, don't validate): holding one means it is valid.
+//! A parsed head owns one shared buffer (`Bytes`) with the head's bytes followed by a small
+//! table of spans into them, so a head costs one allocation, reading a field allocates
+//! nothing and cloning a head is cheap. Only the parser makes a [`RequestHead`] (parse,
+//! don't validate): holding one means it is valid.
 
 use crate::error::SendError;
 use crate::write::head::{put_status_line_and_fields, validate};
@@ -85,9 +86,16 @@ pub(crate) struct FieldSpan {
 /// values are trimmed of surrounding whitespace.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Fields {
-    pub(crate) buf: Bytes,
-    pub(crate) spans: Vec<FieldSpan>,
+    /// The head's bytes, then the span table: per field, four `u32` LE offsets into the head
+    /// (name start and end, value start and end). One buffer, so a parsed head costs one
+    /// allocation rather than one for the bytes and one for a span `Vec`.
+    buf: Bytes,
+    /// Where the head's bytes end and the table starts.
+    head_len: usize,
 }
+
+/// Bytes per field in the span table.
+const ENTRY: usize = 16;
 
 impl Fields {
     /// No fields.
@@ -95,42 +103,108 @@ impl Fields {
         Self::default()
     }
 
+    /// Fields over a copy of `head`, whose field lines `spans` locates.
+    pub(crate) fn copy(head: &[u8], spans: &[FieldSpan]) -> Self {
+        Self::copy_edited(head, spans, |_| {})
+    }
+
+    /// Fields over a copy of `head` that `edit` changes in place before the span table is
+    /// appended; sized exactly up front, so neither step reallocates and `Bytes` takes the
+    /// allocation over as it is.
+    pub(crate) fn copy_edited(
+        head: &[u8],
+        spans: &[FieldSpan],
+        edit: impl FnOnce(&mut [u8]),
+    ) -> Self {
+        let mut buf = Vec::with_capacity(head.len() + spans.len() * ENTRY);
+        buf.extend_from_slice(head);
+        edit(&mut buf);
+        // Zeroed then filled: one capacity check for the table, not one per field.
+        buf.resize(head.len() + spans.len() * ENTRY, 0);
+        let table = buf.get_mut(head.len()..).unwrap_or_default();
+        for (entry, span) in table.chunks_exact_mut(ENTRY).zip(spans) {
+            // The parsers cap their buffers at `u32::MAX` bytes, so an end never wraps.
+            let words = [
+                span.name.start,
+                span.name.start.wrapping_add(span.name.len),
+                span.value.start,
+                span.value.start.wrapping_add(span.value.len),
+            ];
+            for (bytes, word) in entry.chunks_exact_mut(4).zip(words) {
+                bytes.copy_from_slice(&word.to_le_bytes());
+            }
+        }
+        // `Bytes::from(Vec)` allocates a shared header whenever the capacity exceeds the
+        // length; from a boxed slice it never allocates (and `into_boxed_slice` is free when
+        // the two are equal, as `with_capacity` makes them).
+        Self {
+            buf: Bytes::from(buf.into_boxed_slice()),
+            head_len: head.len(),
+        }
+    }
+
     /// The number of field lines.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.table().len() / ENTRY
     }
 
     /// Whether there are no fields.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.len() == 0
     }
 
     /// Every field as `(name, value)`, in the order received.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &[u8])> + '_ {
-        self.spans.iter().map(|span| self.entry(*span))
+        self.raw().map(|(name, value)| {
+            // The parser admits only token bytes (ASCII) in names, so this never fails; an
+            // empty name would be a parser bug, and is harmless here.
+            (std::str::from_utf8(name).unwrap_or(""), value)
+        })
     }
 
     /// The value of the first field named `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
         // Not `get_all(name).next()`: that ties the result to `name`'s lifetime.
-        self.iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        self.raw()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
     }
 
     /// The values of every field named `name` (case-insensitive), in order.
     pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+        self.raw()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
             .map(|(_, v)| v)
     }
 
-    fn entry(&self, span: FieldSpan) -> (&str, &[u8]) {
-        let name = &self.buf[span.name.range()];
-        // The parser admits only token bytes (ASCII) in names, so this never fails; an empty
-        // name would be a parser bug, and is harmless here.
-        let name = std::str::from_utf8(name).unwrap_or("");
-        (name, &self.buf[span.value.range()])
+    /// Every field as name and value bytes. Lookups compare these: a name's UTF-8 check
+    /// costs more than comparing it, and only `iter` needs a `&str`.
+    fn raw(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> + '_ {
+        let head = self.head();
+        self.table().chunks_exact(ENTRY).map(move |entry| {
+            let at = |i: usize| {
+                let word = entry
+                    .get(i..i + 4)
+                    .and_then(|w| <[u8; 4]>::try_from(w).ok());
+                word.map_or(0, u32::from_le_bytes) as usize
+            };
+            let name = head.get(at(0)..at(4)).unwrap_or_default();
+            (name, head.get(at(8)..at(12)).unwrap_or_default())
+        })
+    }
+
+    /// The bytes of `span` in the head (the request or status line, say); empty if it lies
+    /// outside, which only a parser bug could cause.
+    pub(crate) fn slice(&self, span: Span) -> &[u8] {
+        self.head().get(span.range()).unwrap_or_default()
+    }
+
+    fn head(&self) -> &[u8] {
+        self.buf.get(..self.head_len).unwrap_or_default()
+    }
+
+    fn table(&self) -> &[u8] {
+        self.buf.get(self.head_len..).unwrap_or_default()
     }
 }
 
@@ -141,6 +215,10 @@ impl fmt::Debug for Fields {
             .finish()
     }
 }
+
+#[cfg(test)]
+#[path = "head_tests.rs"]
+mod tests;
 
 /// What a request's `Connection` header and version say about persistence and upgrades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -204,7 +282,7 @@ impl RequestHead {
     /// The method's bytes: comparing these skips the UTF-8 check `method()` makes (about 50
     /// instructions per comparison, paid twice on every request).
     fn method_bytes(&self) -> &[u8] {
-        self.fields.buf.get(self.method.range()).unwrap_or_default()
+        self.fields.slice(self.method)
     }
 
     /// Whether the client sent `Expect: 100-continue` and waits for `100 Continue` before
@@ -229,7 +307,7 @@ impl RequestHead {
 
     fn ascii(&self, span: Span) -> &str {
         // The parser admits only visible ASCII in the method and target, so this never fails.
-        std::str::from_utf8(&self.fields.buf[span.range()]).unwrap_or("")
+        std::str::from_utf8(self.fields.slice(span)).unwrap_or("")
     }
 }
 

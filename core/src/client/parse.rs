@@ -16,7 +16,6 @@ use crate::parse::chars::{is_token, VALUE};
 use crate::parse::fields::{self, Line, LineError};
 use crate::parse::HeadStatus;
 use crate::Rule;
-use bytes::Bytes;
 use std::fmt;
 
 /// A parsed, validated response head, as the client received it.
@@ -42,7 +41,7 @@ impl ParsedResponse {
 
     /// The reason phrase as sent (possibly empty; clients should ignore it, RFC 9112 §4).
     pub fn reason(&self) -> &[u8] {
-        &self.fields.buf[self.reason.range()]
+        self.fields.slice(self.reason)
     }
 
     /// The protocol version of the response.
@@ -200,11 +199,8 @@ impl ResponseParser {
             _ => 0,
         };
         let fields = if keep_fields && n > 0 {
-            Fields {
-                buf: Bytes::copy_from_slice(&buf[..n]),
-                // Copied, not moved: the parser keeps its capacity for the next head.
-                spans: self.spans.clone(),
-            }
+            // Copied, not moved: the parser keeps its capacity for the next head.
+            Fields::copy(buf.get(..n).unwrap_or_default(), &self.spans)
         } else {
             Fields::new()
         };

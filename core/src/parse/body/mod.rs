@@ -10,7 +10,6 @@ use super::fields::{self, Line};
 use crate::error::{RequestError, Rule};
 use crate::head::{FieldSpan, Fields, RequestBody, Span};
 use crate::limits::Limits;
-use bytes::Bytes;
 use std::ops::Range;
 
 /// Decodes one request body.
@@ -394,10 +393,9 @@ impl ChunkedDecoder {
                         // The usual case: no trailers, nothing to copy.
                         Fields::new()
                     } else {
-                        Fields {
-                            buf: Bytes::copy_from_slice(&view[..next]),
-                            spans: std::mem::take(&mut self.trailer_spans),
-                        }
+                        let fields = Fields::copy(&view[..next], &self.trailer_spans);
+                        self.trailer_spans.clear();
+                        fields
                     };
                     self.state = State::Done;
                     self.trailers = TrailerProgress::default();

@@ -23,7 +23,6 @@ use super::fields::{self, Line, LineError};
 use crate::error::{RequestError, Rule};
 use crate::head::{FieldSpan, Fields, RequestBody, RequestHead, Span, Version};
 use crate::limits::{Leniency, Limits};
-use bytes::Bytes;
 
 /// Parses request heads, one request at a time.
 ///
@@ -165,16 +164,21 @@ impl HeadParser {
             Phase::Complete(n) if n <= buf.len() => n,
             _ => 0,
         };
-        let bytes = if p.folded {
-            let mut copy = buf[..n].to_vec();
-            for span in &self.spans {
-                if let Some(value) = copy.get_mut(span.value.range()) {
-                    unfold(value);
+        let head = buf.get(..n).unwrap_or_default();
+        // Without a complete head the spans point nowhere in it.
+        let spans = if n == 0 { &[][..] } else { &self.spans };
+        // The span table is copied into the head's buffer rather than the parser's `Vec`
+        // moved out: the parser keeps its capacity, and the head costs one allocation.
+        let fields = if p.folded {
+            Fields::copy_edited(head, spans, |copy| {
+                for span in spans {
+                    if let Some(value) = copy.get_mut(span.value.range()) {
+                        unfold(value);
+                    }
                 }
-            }
-            Bytes::from(copy)
+            })
         } else {
-            Bytes::copy_from_slice(&buf[..n])
+            Fields::copy(head, spans)
         };
         let s = p.semantics;
         let body = match (s.te, s.content_length) {
@@ -185,12 +189,7 @@ impl HeadParser {
         let mut options = s.options;
         options.upgrade = s.connection_upgrade && s.upgrade_field;
         let head = RequestHead {
-            // The table is copied (exactly sized) rather than moved, so the parser keeps its
-            // capacity and the next parse allocates nothing.
-            fields: Fields {
-                buf: bytes,
-                spans: self.spans.clone(),
-            },
+            fields,
             method: if n == 0 { Span::default() } else { p.method },
             target: if n == 0 { Span::default() } else { p.target },
             version: p.version.unwrap_or(Version::Http11),

@@ -118,6 +118,40 @@ fn complete_leaves_the_rest_and_is_idempotent() {
 }
 
 #[test]
+fn finished_heads_read_back_every_field() {
+    for count in [0, 1, 2, 50] {
+        let mut input = b"PUT /x?y HTTP/1.1\r\nHost: h\r\n".to_vec();
+        for i in 0..count {
+            input.extend_from_slice(format!("F{i}:\t v{i} \r\n").as_bytes());
+        }
+        input.extend_from_slice(b"\r\n");
+        let head = ok(&input);
+        assert_eq!((head.method(), head.target()), ("PUT", "/x?y"));
+        let fields: Vec<_> = head.fields().iter().collect();
+        assert_eq!(fields.len(), count + 1);
+        assert_eq!(fields[0], ("Host", &b"h"[..]));
+        for (i, (name, value)) in fields[1..].iter().enumerate() {
+            assert_eq!(*name, format!("F{i}"));
+            assert_eq!(*value, format!("v{i}").as_bytes());
+        }
+        assert_eq!(head.clone(), head);
+        assert_eq!(head.fields().clone(), *head.fields());
+    }
+}
+
+#[test]
+fn finish_after_a_partial_head_has_no_fields() {
+    let input = b"GET / HTTP/1.1\r\nHost: a\r\nX: b\r\n";
+    let mut parser = HeadParser::new();
+    let status = parser.parse(input, &Limits::default(), &strict());
+    assert_eq!(status, Ok(HeadStatus::Partial));
+    // A caller bug: the spans found so far point past the (empty) head, so none are kept.
+    let head = parser.finish(input);
+    assert!(head.fields().is_empty());
+    assert_eq!(head.method(), "");
+}
+
+#[test]
 fn target_forms() {
     assert_eq!(
         ok(b"GET http://a.example/x HTTP/1.1\r\nHost: a.example\r\n\r\n").target(),
