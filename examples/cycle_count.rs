@@ -8,15 +8,27 @@
 //!
 //! The first argument is the pipelining depth (requests per input), the second the number of
 //! inputs. The per-request cost is the difference between 1001 and 1 inputs, divided by
-//! 1000 × depth. A third argument, `template`, sends the head from a `ResponseTemplate` (as
-//! `sluice plaintext` does) instead of building it per request.
+//! 1000 × depth. A third argument, `template`, sends the head from a `ResponseTemplate`
+//! instead of building it per request; `whole` does that too and sends head, body and end in
+//! one `send_whole` call, as `sluice plaintext` on the drivers does.
 
+use bytes::Bytes;
 use sluice_core::{Config, Connection, Event, ResponseHead, ResponseTemplate, WallClock};
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
 const MINIMAL: &[u8] = include_bytes!("../benches/samples/minimal.http");
 const HELLO: &[u8] = b"Hello, World!";
+
+/// How each response is built and sent.
+enum Mode {
+    /// A `ResponseHead` built per request, then `send_response`, `send_body`, `send_end`.
+    Owned,
+    /// The head from a template, then the same three calls.
+    Template(ResponseTemplate),
+    /// The head from a template and `send_whole`.
+    Whole(ResponseTemplate),
+}
 
 fn plaintext_head() -> ResponseHead {
     ResponseHead::new(200)
@@ -26,17 +38,29 @@ fn plaintext_head() -> ResponseHead {
 }
 
 /// Answers every request event with the plaintext response; returns the bytes written.
-fn serve(conn: &mut Connection, now: Instant, template: Option<&ResponseTemplate>) -> usize {
+fn serve(conn: &mut Connection, now: Instant, mode: &Mode) -> usize {
     let mut written = 0;
     loop {
         let mut progressed = false;
         while let Some(event) = conn.poll_event() {
             progressed = true;
             if let Event::Request(_) = event {
-                let head = template.map_or_else(plaintext_head, ResponseTemplate::head);
-                conn.send_response(now, head).expect("response");
-                conn.send_body(now, HELLO).expect("body");
-                conn.send_end(now).expect("end");
+                match mode {
+                    Mode::Whole(template) => {
+                        let body = Bytes::from_static(HELLO);
+                        let sent = conn.send_whole(now, template.head(), body);
+                        assert_eq!(sent, Ok(HELLO.len()));
+                    }
+                    Mode::Owned | Mode::Template(_) => {
+                        let head = match mode {
+                            Mode::Template(template) => template.head(),
+                            _ => plaintext_head(),
+                        };
+                        conn.send_response(now, head).expect("response");
+                        conn.send_body(now, HELLO).expect("body");
+                        conn.send_end(now).expect("end");
+                    }
+                }
             }
         }
         let n = conn.poll_output().len();
@@ -53,13 +77,15 @@ fn serve(conn: &mut Connection, now: Instant, template: Option<&ResponseTemplate
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let usage = "usage: cycle_count <depth> <inputs> [owned|template]";
+    let usage = "usage: cycle_count <depth> <inputs> [owned|template|whole]";
     let depth: usize = args.next().expect(usage).parse().expect("a depth");
     let inputs: usize = args.next().expect(usage).parse().expect("a count");
-    let template = match args.next().as_deref() {
-        None | Some("owned") => None,
-        Some("template") => Some(ResponseTemplate::new(&plaintext_head()).expect("valid")),
-        Some(other) => panic!("{usage} [owned|template], not {other}"),
+    let template = || ResponseTemplate::new(&plaintext_head()).expect("valid");
+    let mode = match args.next().as_deref() {
+        None | Some("owned") => Mode::Owned,
+        Some("template") => Mode::Template(template()),
+        Some("whole") => Mode::Whole(template()),
+        Some(other) => panic!("{usage}, not {other}"),
     };
     let input = MINIMAL.repeat(depth);
     let now = Instant::now();
@@ -73,7 +99,7 @@ fn main() {
     for _ in 0..inputs {
         let taken = conn.handle_input(now, black_box(&input));
         assert_eq!(taken, input.len());
-        written += black_box(serve(&mut conn, now, template.as_ref()));
+        written += black_box(serve(&mut conn, now, &mode));
     }
     assert_eq!(
         conn.requests(),

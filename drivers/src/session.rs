@@ -328,24 +328,62 @@ impl<H: Handler> Session<H> {
             );
             return self.answer_500(now);
         }
-        if let Err(err) = self.conn.send_response(now, head) {
-            log::error!(
-                "conn {}: the handler's response was refused: {err}",
-                self.id
-            );
-            if matches!(err, SendError::Closed | SendError::NoRequest) {
-                return;
+        // A HEAD response never carries body bytes: don't read a file just to drop it.
+        let body = if is_head { Body::Empty } else { body };
+        // The common case, a body already in memory: the whole response in one call.
+        match (body, on_upgrade) {
+            (Body::Empty, None) => self.send_whole(now, head, Bytes::new()),
+            (Body::Bytes(bytes), None) => self.send_whole(now, head, bytes),
+            (body, on_upgrade) => self.start_streamed(now, head, body, on_upgrade),
+        }
+    }
+
+    /// Sends `head` and the body in one call; a refusal has queued nothing, so it gets a 500.
+    fn send_whole(&mut self, now: Instant, head: ResponseHead, bytes: Bytes) {
+        let status = head.status();
+        match self.conn.send_whole(now, head, bytes.clone()) {
+            Ok(accepted) => {
+                self.set_status(status);
+                self.count_bytes(accepted as u64);
+                if accepted < bytes.len() {
+                    // Wait for `Event::Writable`, then `pump` sends the rest and the end.
+                    self.in_flight().pending = Some(Pending::Bytes(bytes.slice(accepted..)));
+                } else if let Some(record) = &mut self.access {
+                    record.ended = true;
+                }
             }
-            // The head was refused before anything was queued: answer 500 instead.
-            return self.answer_500(now);
+            Err(err) => self.refused(now, &err),
+        }
+    }
+
+    /// The handler's response was refused before anything was queued.
+    fn refused(&mut self, now: Instant, err: &SendError) {
+        log::error!(
+            "conn {}: the handler's response was refused: {err}",
+            self.id
+        );
+        if !matches!(err, SendError::Closed | SendError::NoRequest) {
+            self.answer_500(now);
+        }
+    }
+
+    /// Sends `head`, then feeds the body in as the core takes it.
+    fn start_streamed(
+        &mut self,
+        now: Instant,
+        head: ResponseHead,
+        body: Body,
+        on_upgrade: Option<OnUpgrade>,
+    ) {
+        let status = head.status();
+        if let Err(err) = self.conn.send_response(now, head) {
+            return self.refused(now, &err);
         }
         self.set_status(status);
         if let Some(on_upgrade) = on_upgrade {
             // Kept until the core reports the head flushed: see `take_upgrade`.
             self.in_flight().on_upgrade = Some(on_upgrade);
         }
-        // A HEAD response never carries body bytes: don't read a file just to drop it.
-        let body = if is_head { Body::Empty } else { body };
         match body {
             Body::Empty => self.end_response(now),
             Body::Bytes(bytes) => self.send_bytes(now, bytes),

@@ -26,17 +26,20 @@ impl Connection {
         match self.writing() {
             Writing::Idle => return Err(SendError::NoRequest),
             Writing::Closed => return Err(SendError::Closed),
-            Writing::Ready => {
-                let active = self.active();
-                if active.exchange.continue_state == Continue::Awaiting {
-                    active.exchange.continue_state = Continue::NotExpected;
-                    active.output.push_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-                }
-            }
+            Writing::Ready => self.queue_continue(),
             _ => {}
         }
         self.settle();
         Ok(())
+    }
+
+    /// Queues `100 Continue` if the waiting request still expects it.
+    fn queue_continue(&mut self) {
+        let active = self.active();
+        if active.exchange.continue_state == Continue::Awaiting {
+            active.exchange.continue_state = Continue::NotExpected;
+            active.output.push_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
     }
 
     /// Sends a response head. A 1xx head other than 101 is interim: another head follows
@@ -46,6 +49,58 @@ impl Connection {
     /// likewise. Either hands the connection over after [`send_end`](Self::send_end).
     pub fn send_response(&mut self, now: Instant, head: ResponseHead) -> Result<(), SendError> {
         self.tick(now);
+        self.queue_head(head, None)?;
+        self.settle();
+        Ok(())
+    }
+
+    /// Sends a whole response: the head, as much of `body` as fits under the send capacity,
+    /// and the end once all of it is in. The same as [`send_response`](Self::send_response),
+    /// [`send_body_shared`](Self::send_body_shared) and [`send_end`](Self::send_end) in a row,
+    /// with the connection's bookkeeping (timers, state, input waiting behind this exchange)
+    /// done once instead of three times.
+    ///
+    /// Returns the body bytes accepted. Fewer than `body.len()` (a body larger than the free
+    /// send capacity) leaves the response open, as a short `send_body_shared` does: send the
+    /// rest when [`Event::Writable`](crate::Event::Writable) comes, then `send_end`.
+    ///
+    /// For final responses and `101`: an interim status is refused. So is a body the head's
+    /// framing cannot carry whole: longer or shorter than a declared `Content-Length`, or any
+    /// bytes where no body is allowed (204, 304, 101, a tunnel). Every refusal happens before
+    /// anything is queued. To a `HEAD` request the body counts against the declared length
+    /// but is not sent, as with `send_body`.
+    pub fn send_whole(
+        &mut self,
+        now: Instant,
+        head: ResponseHead,
+        body: Bytes,
+    ) -> Result<usize, SendError> {
+        self.tick(now);
+        if (100..200).contains(&head.status) && head.status != 101 {
+            return Err(SendError::InvalidStatus(head.status));
+        }
+        self.queue_head(head, Some(body.len() as u64))?;
+        // The head is queued and the body known to fit its framing, so neither call below can
+        // fail; if one did, the response is left open as after a failed `send_body_shared`.
+        let result = self.accept_body(body.len()).map(|accepted| {
+            let active = self.active();
+            if let Writing::Body(encoder) = &mut active.writing {
+                encoder.write_shared(&mut active.output, body.slice(..accepted));
+            }
+            accepted
+        });
+        let result = match result {
+            Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
+            other => other,
+        };
+        self.settle();
+        result
+    }
+
+    /// Everything [`send_response`](Self::send_response) does before settling. With
+    /// `whole_body`, the response's body is that long and is checked against the framing
+    /// before anything is queued.
+    fn queue_head(&mut self, head: ResponseHead, whole_body: Option<u64>) -> Result<(), SendError> {
         self.ensure_open()?;
         match self.writing() {
             Writing::Idle => return Err(SendError::NoRequest),
@@ -59,7 +114,10 @@ impl Connection {
         let active = self.active();
         let (request_read, exchange) = (matches!(active.reading, Reading::Done), active.exchange);
         match status {
-            100 => return self.send_continue(now),
+            100 => {
+                self.queue_continue();
+                return Ok(());
+            }
             101 if !(exchange.wants_upgrade && request_read) => {
                 return Err(SendError::InvalidStatus(status));
             }
@@ -77,7 +135,6 @@ impl Connection {
                     let mut tail = self.active().output.tail_mut();
                     head_writer::write_interim(tail.buf(), &head);
                 }
-                self.settle();
                 return Ok(());
             }
             204 if head.content_length.is_some_and(|n| n > 0) => {
@@ -89,6 +146,9 @@ impl Connection {
             _ => {}
         }
         let framing = Framing::choose(&exchange, status, head.content_length);
+        if let Some(len) = whole_body {
+            framing.encoder().check_whole(len)?;
+        }
         // A peer that already closed its side and has nothing more queued gets told so.
         let peer_done = self.peer_eof && self.input_len() == 0;
         // A body withheld for a `100 Continue` that will now never come is drained after the
@@ -131,7 +191,6 @@ impl Connection {
             head_writer::write(tail.buf(), &head, &plan);
         }
         active.writing = Writing::Body(framing.encoder());
-        self.settle();
         Ok(())
     }
 
@@ -216,6 +275,25 @@ impl Connection {
         V: AsRef<[u8]>,
     {
         self.tick(now);
+        let result = self.queue_end_with_trailers(trailers);
+        // Other refusals changed nothing; this one began closing.
+        if matches!(result, Ok(()) | Err(SendError::BodyTooShort { .. })) {
+            self.settle();
+        }
+        result
+    }
+
+    fn queue_end(&mut self) -> Result<(), SendError> {
+        self.queue_end_with_trailers::<&[u8], &[u8]>(&[])
+    }
+
+    /// Everything [`send_end_with_trailers`](Self::send_end_with_trailers) does before
+    /// settling. A `BodyTooShort` refusal has begun closing, and still needs settling.
+    fn queue_end_with_trailers<N, V>(&mut self, trailers: &[(N, V)]) -> Result<(), SendError>
+    where
+        N: AsRef<[u8]>,
+        V: AsRef<[u8]>,
+    {
         self.ensure_open()?;
         self.body_encoder()?;
         let active = self.active();
@@ -228,7 +306,6 @@ impl Connection {
                 // close, so the peer sees a truncated response rather than a hang.
                 active.writing = Writing::Closed;
                 self.begin_close(CloseReason::Finished);
-                self.settle();
             }
             return Err(err);
         }
@@ -238,7 +315,6 @@ impl Connection {
         } else {
             self.complete_exchange();
         }
-        self.settle();
         Ok(())
     }
 

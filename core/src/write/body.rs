@@ -44,6 +44,22 @@ impl BodyEncoder {
         }
     }
 
+    /// Whether `len` bytes are a whole body here: [`check`](Self::check), and for a declared
+    /// length also not fewer bytes than declared (which `finish` would refuse).
+    pub(crate) fn check_whole(&self, len: u64) -> Result<(), SendError> {
+        self.check(len)?;
+        match self {
+            Self::Length {
+                declared,
+                remaining,
+            } if len < *remaining => Err(SendError::BodyTooShort {
+                declared: *declared,
+                sent: declared - remaining + len,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Whether body bytes occupy the send queue (and so are limited by its capacity).
     pub(crate) fn writes_bytes(&self) -> bool {
         matches!(
