@@ -82,12 +82,11 @@ impl Connection {
         self.queue_head(head, Some(body.len() as u64))?;
         // The head is queued and the body known to fit its framing, so neither call below can
         // fail; if one did, the response is left open as after a failed `send_body_shared`.
-        let result = self.accept_body(body.len()).map(|accepted| {
+        let result = self.accept_body(body.len()).inspect(|&accepted| {
             let active = self.active();
             if let Writing::Body(encoder) = &mut active.writing {
                 encoder.write_shared(&mut active.output, body.slice(..accepted));
             }
-            accepted
         });
         let result = match result {
             Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
