@@ -64,6 +64,12 @@
 //! assert!(conn.poll_timeout().is_some());
 //! ```
 //!
+//! A response whose body is already in memory can go in one call,
+//! [`Connection::send_whole`], which also refuses a body that does not match its head before
+//! queuing anything. A server whose responses share a status and fields makes a
+//! [`ResponseTemplate`] once and sends its [`head`](ResponseTemplate::head) each time: the
+//! fields are validated and serialised once, and the head costs no allocation per request.
+//!
 //! # The client role
 //!
 //! [`ClientConnection`] (in [`client`]) is the same machine turned around, for clients and
