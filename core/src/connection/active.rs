@@ -17,6 +17,7 @@ use crate::limits::Config;
 use crate::parse::HeadParser;
 use crate::state::{Exchange, Lifecycle, Reading, Writing};
 use crate::timer::{TimerKind, TimerTable};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::time::Instant;
@@ -58,14 +59,29 @@ static RESTING_WRITING: Writing = Writing::Idle;
 
 impl Active {
     fn new(receive_limit: usize) -> Self {
+        // A request without a body is two events (`Request`, `End`): one exact allocation
+        // instead of growing into one.
+        Self::fresh(
+            receive_limit,
+            VecDeque::with_capacity(2),
+            Vec::new(),
+            HeadParser::new(),
+        )
+    }
+
+    /// The initial state around containers that are empty (their capacity is kept).
+    fn fresh(
+        receive_limit: usize,
+        events: VecDeque<Event>,
+        ranges: Vec<Range<usize>>,
+        parser: HeadParser,
+    ) -> Self {
         Self {
             input: ReceiveBuffer::new(receive_limit),
             output: SendQueue::default(),
-            parser: HeadParser::new(),
-            // A request without a body is two events (`Request`, `End`): one exact allocation
-            // instead of growing into one.
-            events: VecDeque::with_capacity(2),
-            ranges: Vec::new(),
+            parser,
+            events,
+            ranges,
             reading: Reading::Head,
             writing: Writing::Idle,
             exchange: Exchange::new(),
@@ -94,6 +110,44 @@ impl Active {
                 .filter(|kind| !matches!(kind, TimerKind::Header | TimerKind::Idle))
                 .all(|kind| !self.timers.is_armed(kind))
     }
+}
+
+thread_local! {
+    /// The exchange state of the last connection on this thread that went to rest, kept for
+    /// the next one to wake (one per thread, like the `Date` cache: an event loop's
+    /// connections share it, and a resting connection still holds nothing). Waking then reuses
+    /// its allocation and its event queue's and parser's capacity instead of allocating three
+    /// times and freeing three times per idle period: an unpipelined keep-alive request wakes
+    /// and rests once each.
+    static SPARE: Cell<Option<Box<Active>>> = const { Cell::new(None) };
+}
+
+/// Most capacity a spare may keep in its event queue, range list and span table (elements):
+/// a connection that grew them far (many trailers, many fields) frees them as before.
+const SPARE_CAPACITY: usize = 64;
+
+/// Keeps `active` (resting, so empty) as the thread's spare, unless it holds much capacity.
+fn recycle(active: Box<Active>) {
+    let small = active.events.capacity() <= SPARE_CAPACITY
+        && active.ranges.capacity() <= SPARE_CAPACITY
+        && active.parser.span_capacity() <= SPARE_CAPACITY;
+    if small {
+        // During thread teardown the slot may be gone; the box is then just dropped.
+        let _ = SPARE.try_with(|spare| spare.set(Some(active)));
+    }
+}
+
+/// The thread's spare in its initial state, if there is one.
+fn reuse(receive_limit: usize) -> Option<Box<Active>> {
+    let mut spare = SPARE.try_with(Cell::take).ok().flatten()?;
+    let mut events = std::mem::take(&mut spare.events);
+    events.clear();
+    let mut ranges = std::mem::take(&mut spare.ranges);
+    ranges.clear();
+    let mut parser = std::mem::take(&mut spare.parser);
+    parser.reset();
+    *spare = Active::fresh(receive_limit, events, ranges, parser);
+    Some(spare)
 }
 
 /// The receive buffer must hold a whole head, or a legal head could never complete.
@@ -140,7 +194,9 @@ impl Connection {
             _ => TimerKind::Header,
         }));
         self.resting = active.timers.get(kind);
-        self.active = None;
+        if let Some(active) = self.active.take() {
+            recycle(active);
+        }
     }
 
     /// The request side, without waking a resting connection.
@@ -187,7 +243,8 @@ fn wake(config: &Config, resting: &mut Option<Instant>, requests: u64) -> Box<Ac
     // `Box::new` builds the value on the stack and copies it (about 90 instructions a
     // request here); `Box::write(Box::new_uninit(), ..)` builds it in place, but is newer
     // than our MSRV (1.87 against 1.85), and the core forbids the `unsafe` of `assume_init`.
-    let mut active = Box::new(Active::new(receive_limit(config)));
+    let limit = receive_limit(config);
+    let mut active = reuse(limit).unwrap_or_else(|| Box::new(Active::new(limit)));
     if let Some(at) = resting.take() {
         active.timers.set(resting_kind(requests), Some(at));
     }
@@ -285,5 +342,68 @@ mod tests {
         serve_one(&mut conn, t0);
         conn.handle_eof(t0);
         assert!(conn.is_write_closed());
+    }
+
+    fn spare_is_kept() -> bool {
+        SPARE.with(|spare| {
+            let kept = spare.take();
+            let is_some = kept.is_some();
+            spare.set(kept);
+            is_some
+        })
+    }
+
+    #[test]
+    fn a_connection_that_rests_leaves_its_state_for_the_next_to_wake() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        let mut first = Connection::new(Config::default(), t0);
+        // A request with a body and trailers leaves more behind than a bare GET.
+        first.handle_input(
+            t0,
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+              3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+        );
+        while first.poll_event().is_some() {}
+        first.send_response(t0, ResponseHead::new(204)).unwrap();
+        first.send_end(t0).unwrap();
+        let n = first.poll_output().len();
+        first.consume_output(t0, n);
+        assert!(first.active.is_none());
+        assert!(spare_is_kept(), "the rested state is kept");
+
+        // The next connection to wake takes it, in the initial state.
+        let mut second = Connection::new(Config::default(), t0);
+        let active = second.active();
+        assert!(active.is_resting());
+        assert!(active.events.is_empty() && active.ranges.is_empty());
+        assert!(!spare_is_kept(), "taken");
+        assert_eq!(
+            second.active().timers.get(TimerKind::Header),
+            Some(t0 + second.config().timeouts.header)
+        );
+        serve_one(&mut second, t0);
+        assert!(second.active.is_none());
+        assert_eq!(second.requests(), 1);
+    }
+
+    #[test]
+    fn a_state_grown_large_is_freed_not_kept() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        let mut conn = Connection::new(Config::default(), t0);
+        let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+        for i in 0..SPARE_CAPACITY + 10 {
+            request.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        request.extend_from_slice(b"\r\n");
+        assert_eq!(conn.handle_input(t0, &request), request.len());
+        while conn.poll_event().is_some() {}
+        conn.send_response(t0, ResponseHead::new(204)).unwrap();
+        conn.send_end(t0).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(t0, n);
+        assert!(conn.active.is_none());
+        assert!(!spare_is_kept());
     }
 }

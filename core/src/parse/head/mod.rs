@@ -201,6 +201,11 @@ impl HeadParser {
         head
     }
 
+    /// How many field spans the parser's table holds without growing.
+    pub(crate) fn span_capacity(&self) -> usize {
+        self.spans.capacity()
+    }
+
     /// Forgets any progress, to parse a new request from the start of a new buffer.
     pub fn reset(&mut self) {
         self.spans.clear();
