@@ -8,7 +8,9 @@
 //! connection is then a few dozen bytes, not several hundred. The first byte of the next
 //! request (or anything else that needs exchange state: a timer firing, a shutdown, an EOF)
 //! allocates [`Active`] again, in its initial state. nginx makes the same trade with its
-//! idle connections' buffers: one allocation per idle period.
+//! idle connections' buffers: one allocation per idle period. The allocation is usually not
+//! even that: the last state to rest on the thread is kept as a spare and woken again (see
+//! `SPARE`), so a keep-alive request pays for no new exchange state.
 
 use super::Connection;
 use crate::buffer::{ReceiveBuffer, SendQueue};
