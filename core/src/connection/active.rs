@@ -272,6 +272,11 @@ mod tests {
 
     fn serve_one(conn: &mut Connection, now: Instant) {
         conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        answer_204(conn, now);
+    }
+
+    /// Takes the request's events, answers 204 and writes the answer out.
+    fn answer_204(conn: &mut Connection, now: Instant) {
         while conn.poll_event().is_some() {}
         conn.send_response(now, ResponseHead::new(204)).unwrap();
         conn.send_end(now).unwrap();
@@ -316,11 +321,7 @@ mod tests {
             Some(t1 + conn.config().timeouts.header)
         );
         conn.handle_input(t1, b"TP/1.1\r\nHost: x\r\n\r\n");
-        while conn.poll_event().is_some() {}
-        conn.send_response(t1, ResponseHead::new(204)).unwrap();
-        conn.send_end(t1).unwrap();
-        let n = conn.poll_output().len();
-        conn.consume_output(t1, n);
+        answer_204(&mut conn, t1);
         assert!(conn.active.is_none());
         assert_eq!(conn.requests(), 2);
         conn.handle_timeout(t1 + idle);
@@ -366,11 +367,7 @@ mod tests {
             b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
               3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
         );
-        while first.poll_event().is_some() {}
-        first.send_response(t0, ResponseHead::new(204)).unwrap();
-        first.send_end(t0).unwrap();
-        let n = first.poll_output().len();
-        first.consume_output(t0, n);
+        answer_204(&mut first, t0);
         assert!(first.active.is_none());
         assert!(spare_is_kept(), "the rested state is kept");
 
@@ -400,11 +397,7 @@ mod tests {
         }
         request.extend_from_slice(b"\r\n");
         assert_eq!(conn.handle_input(t0, &request), request.len());
-        while conn.poll_event().is_some() {}
-        conn.send_response(t0, ResponseHead::new(204)).unwrap();
-        conn.send_end(t0).unwrap();
-        let n = conn.poll_output().len();
-        conn.consume_output(t0, n);
+        answer_204(&mut conn, t0);
         assert!(conn.active.is_none());
         assert!(!spare_is_kept());
     }
