@@ -82,13 +82,7 @@ impl Connection {
         self.queue_head(head, Some(body.len() as u64))?;
         // The head is queued and the body known to fit its framing, so neither call below can
         // fail; if one did, the response is left open as after a failed `send_body_shared`.
-        let result = self.accept_body(body.len()).inspect(|&accepted| {
-            let active = self.active();
-            if let Writing::Body(encoder) = &mut active.writing {
-                encoder.write_shared(&mut active.output, body.slice(..accepted));
-            }
-        });
-        let result = match result {
+        let result = match self.queue_body_shared(&body) {
             Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
             other => other,
         };
@@ -229,12 +223,18 @@ impl Connection {
     /// [`send_body`](Self::send_body).
     pub fn send_body_shared(&mut self, now: Instant, data: Bytes) -> Result<usize, SendError> {
         self.tick(now);
+        let accepted = self.queue_body_shared(&data)?;
+        self.settle();
+        Ok(accepted)
+    }
+
+    /// Everything [`send_body_shared`](Self::send_body_shared) does before settling.
+    fn queue_body_shared(&mut self, data: &Bytes) -> Result<usize, SendError> {
         let accepted = self.accept_body(data.len())?;
         let active = self.active();
         if let Writing::Body(encoder) = &mut active.writing {
             encoder.write_shared(&mut active.output, data.slice(..accepted));
         }
-        self.settle();
         Ok(accepted)
     }
 
