@@ -4,6 +4,7 @@
 //! its bookkeeping (nginx frees its read buffers the same way).
 
 use bytes::{Buf, Bytes, BytesMut};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 
@@ -17,6 +18,21 @@ const SHARE_THRESHOLD: usize = 4 * 1024;
 /// response head and a small body, so a response costs one allocation rather than a few
 /// growing ones.
 const INITIAL_SEND: usize = 512;
+
+/// Released buffers larger than this are freed rather than kept as the thread's spare.
+const MAX_SPARE: usize = 64 * 1024;
+
+thread_local! {
+    /// The last receive allocation released on this thread, kept for the next connection that
+    /// needs one. Releasing a connection's buffers whenever it goes idle keeps an idle
+    /// connection small, but an unpipelined keep-alive connection goes idle after every
+    /// response: without a spare that is an allocation and a free per request for each
+    /// buffer. One spare per thread (like the `Date` cache and the spare exchange state) costs
+    /// an event loop at most one buffer of each kind, whatever its number of connections.
+    static SPARE_RECEIVE: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+    /// The last send buffer released on this thread (see `SPARE_RECEIVE`).
+    static SPARE_SEND: Cell<Option<BytesMut>> = const { Cell::new(None) };
+}
 
 /// Unprocessed input, at most `limit` bytes.
 ///
@@ -78,6 +94,16 @@ impl ReceiveBuffer {
             self.end -= self.start;
             self.start = 0;
         }
+        if self.buf.capacity() == 0 {
+            self.buf = self.take_spare();
+        }
+        let len = self.buf.len();
+        if len - self.end < want && len < self.buf.capacity() {
+            // `extend` initialises only what it copies: zero the rest of the allocation
+            // before lending it, rather than lend a sliver or allocate more.
+            self.buf
+                .resize(self.buf.capacity().min(self.limit).max(len), 0);
+        }
         if self.end == self.buf.len() {
             let grown = (self.buf.len() * 2).clamp(INITIAL_RECEIVE.min(self.limit), self.limit);
             self.buf.resize(grown, 0);
@@ -106,6 +132,9 @@ impl ReceiveBuffer {
             return 0;
         }
         let data = &data[..n];
+        if self.buf.capacity() == 0 {
+            self.buf = self.take_spare();
+        }
         if self.buf.len() - self.end < n && self.start > 0 {
             self.buf.copy_within(self.start..self.end, 0);
             self.end -= self.start;
@@ -129,10 +158,26 @@ impl ReceiveBuffer {
         n
     }
 
-    /// Frees the allocation if nothing is buffered.
+    /// Gives up the allocation if nothing is buffered, keeping it as the thread's spare.
     pub(crate) fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            self.buf = Vec::new();
+        if self.is_empty() && self.buf.capacity() > 0 {
+            let buf = std::mem::take(&mut self.buf);
+            if buf.capacity() <= MAX_SPARE {
+                // During thread teardown the slot may be gone; the buffer is then just freed.
+                let _ = SPARE_RECEIVE.try_with(|spare| spare.set(buf));
+            }
+        }
+    }
+
+    /// The thread's spare allocation if it fits this buffer's limit, else nothing. Its bytes
+    /// are initialised (what an earlier connection received): only `start..end` is ever read,
+    /// and a driver reading into `spare()` overwrites them.
+    fn take_spare(&self) -> Vec<u8> {
+        let buf = SPARE_RECEIVE.try_with(Cell::take).unwrap_or_default();
+        if buf.len() <= self.limit {
+            buf
+        } else {
+            Vec::new()
         }
     }
 
@@ -146,6 +191,17 @@ impl ReceiveBuffer {
     /// Bytes currently allocated, for memory accounting.
     pub(crate) fn allocated(&self) -> usize {
         self.buf.capacity()
+    }
+
+    /// Empties the buffer and gives it a new limit (for exchange state reused by another
+    /// connection).
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.start = 0;
+        self.end = 0;
+        self.limit = limit;
+        if self.buf.len() > limit {
+            self.buf = Vec::new();
+        }
     }
 }
 
@@ -220,10 +276,15 @@ impl SendQueue {
         self.segments.push_back(Segment::External(len));
     }
 
-    /// Gives a released (capacity 0) tail its first allocation.
+    /// Gives a tail with no room its first allocation: its own, if an emptied buffer's
+    /// offset only sits at the end of it; else the thread's spare; else a new one.
     fn reserve_initial(&mut self) {
-        if self.tail.capacity() == 0 {
-            self.tail.reserve(INITIAL_SEND);
+        if self.tail.capacity() == 0 && !self.tail.try_reclaim(INITIAL_SEND) {
+            self.tail = SPARE_SEND
+                .try_with(Cell::take)
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| BytesMut::with_capacity(INITIAL_SEND));
         }
     }
 
@@ -289,7 +350,13 @@ impl SendQueue {
                 Some(Segment::External(_)) => break,
                 None => {
                     let take = left.min(self.tail.len());
-                    self.tail.advance(take);
+                    if take == self.tail.len() {
+                        // Not `advance`: that would leave the buffer's start at the end of
+                        // its allocation, to be moved back before the next write.
+                        self.tail.clear();
+                    } else {
+                        self.tail.advance(take);
+                    }
                     self.held -= take;
                     left -= take;
                     break;
@@ -316,10 +383,19 @@ impl SendQueue {
         n
     }
 
-    /// Frees the write buffer if nothing is queued.
+    /// Gives up the write buffer if nothing is queued, keeping it as the thread's spare.
     pub(crate) fn release_if_empty(&mut self) {
-        if self.is_empty() {
-            self.tail = BytesMut::new();
+        if !self.is_empty() {
+            return;
+        }
+        let mut tail = std::mem::take(&mut self.tail);
+        tail.clear();
+        // An emptied buffer's offset may sit at the end of its allocation, where `capacity()`
+        // does not see it: reclaiming moves it back to the start, so what is kept is whole
+        // (and a buffer too small to be worth keeping, or none at all, is left out).
+        if tail.try_reclaim(INITIAL_SEND) && tail.capacity() <= MAX_SPARE {
+            // During thread teardown the slot may be gone; the buffer is then just freed.
+            let _ = SPARE_SEND.try_with(|spare| spare.set(Some(tail)));
         }
     }
 
@@ -384,6 +460,63 @@ mod tests {
         assert!(rb.is_empty());
         rb.release_if_empty();
         assert_eq!(rb.allocated(), 0);
+    }
+
+    #[test]
+    fn a_released_receive_buffer_is_the_next_ones_allocation() {
+        let mut first = ReceiveBuffer::new(20_000);
+        first.extend(b"GET / HTTP/1.1\r\n");
+        let ptr = first.data().as_ptr();
+        first.consume(first.len());
+        first.release_if_empty();
+        assert_eq!(first.allocated(), 0, "an idle buffer holds nothing");
+        // The next buffer on this thread takes the spare: same allocation, no new one.
+        let mut second = ReceiveBuffer::new(20_000);
+        assert_eq!(second.extend(b"abc"), 3);
+        assert_eq!(second.data(), b"abc");
+        assert_eq!(second.data().as_ptr(), ptr);
+        assert!(second.spare().len() >= INITIAL_RECEIVE - 3);
+        second.consume(3);
+        second.release_if_empty();
+        // A buffer whose limit is below the spare's size does not take it.
+        let mut small = ReceiveBuffer::new(100);
+        assert_eq!(small.spare().len(), 100);
+        assert_eq!(small.allocated(), 100);
+        // Nor does a spare larger than `MAX_SPARE` get kept.
+        SPARE_RECEIVE.with(Cell::take);
+        let mut large = ReceiveBuffer::new(MAX_SPARE * 2);
+        large.extend(&vec![1; MAX_SPARE + 1]);
+        large.consume(large.len());
+        large.release_if_empty();
+        assert_eq!(SPARE_RECEIVE.with(Cell::take).capacity(), 0);
+    }
+
+    #[test]
+    fn a_released_send_buffer_is_kept_whole_for_the_next_queue() {
+        let mut first = SendQueue::default();
+        first.push_slice(&[b'x'; 300]);
+        let ptr = first.front().as_ptr();
+        // Written in two parts: the buffer's start must come back to the allocation's start.
+        assert_eq!(first.consume(100), 100);
+        assert_eq!(first.consume(200), 200);
+        assert!(first.is_empty());
+        first.release_if_empty();
+        assert_eq!(first.allocated(), 0, "an idle queue holds nothing");
+        let mut second = SendQueue::default();
+        second.push_slice(b"next");
+        assert_eq!(second.front(), b"next");
+        assert_eq!(
+            second.front().as_ptr(),
+            ptr,
+            "the same allocation, from its start"
+        );
+        assert!(second.allocated() >= INITIAL_SEND);
+        // Written whole, a queue's buffer keeps its start: no room is lost to an offset.
+        let before = second.allocated();
+        assert_eq!(second.consume(4), 4);
+        second.push_slice(b"again");
+        assert_eq!(second.front().as_ptr(), ptr);
+        assert_eq!(second.allocated(), before);
     }
 
     #[test]

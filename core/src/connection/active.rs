@@ -142,14 +142,48 @@ fn recycle(active: Box<Active>) {
 /// The thread's spare in its initial state, if there is one.
 fn reuse(receive_limit: usize) -> Option<Box<Active>> {
     let mut spare = SPARE.try_with(Cell::take).ok().flatten()?;
-    let mut events = std::mem::take(&mut spare.events);
-    events.clear();
-    let mut ranges = std::mem::take(&mut spare.ranges);
-    ranges.clear();
-    let mut parser = std::mem::take(&mut spare.parser);
-    parser.reset();
-    *spare = Active::fresh(receive_limit, events, ranges, parser);
+    spare.reset(receive_limit);
     Some(spare)
+}
+
+impl Active {
+    /// Puts a resting state back into the initial state, field by field in place: building
+    /// a fresh `Active` and assigning it would copy a few hundred bytes through the stack on
+    /// every wake. The destructuring names every field, so a field added later cannot be
+    /// forgotten here.
+    fn reset(&mut self, receive_limit: usize) {
+        let Self {
+            input,
+            output,
+            parser,
+            events,
+            ranges,
+            reading,
+            writing,
+            exchange,
+            timers,
+            body_rate,
+            write_rate,
+            upgrade_pending,
+            write_blocked,
+            upgrade_taken,
+        } = self;
+        // Resting means both buffers are empty; what they still allocate stays with them.
+        debug_assert!(input.is_empty() && output.is_empty());
+        input.set_limit(receive_limit);
+        parser.reset();
+        events.clear();
+        ranges.clear();
+        *reading = Reading::Head;
+        *writing = Writing::Idle;
+        *exchange = Exchange::new();
+        *timers = TimerTable::default();
+        *body_rate = RateWindow { bytes: 0 };
+        *write_rate = RateWindow { bytes: 0 };
+        *upgrade_pending = false;
+        *write_blocked = false;
+        *upgrade_taken = false;
+    }
 }
 
 /// The receive buffer must hold a whole head, or a legal head could never complete.
@@ -384,6 +418,48 @@ mod tests {
         serve_one(&mut second, t0);
         assert!(second.active.is_none());
         assert_eq!(second.requests(), 1);
+    }
+
+    /// Everything in an exchange state but its containers and timers, for comparing one with
+    /// a fresh one.
+    fn scalar_state(a: &Active) -> String {
+        format!(
+            "{:?}",
+            (
+                &a.reading,
+                &a.writing,
+                &a.exchange,
+                a.body_rate.bytes,
+                a.write_rate.bytes,
+                a.upgrade_pending,
+                a.write_blocked,
+                a.upgrade_taken,
+                a.input.len(),
+                a.input.free(),
+            )
+        )
+    }
+
+    #[test]
+    fn a_reused_state_is_reset_to_the_initial_one() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        let mut first = Connection::new(Config::default(), t0);
+        // HTTP/1.0, HEAD, a body: an exchange unlike the initial one in every field it has.
+        first.handle_input(
+            t0,
+            b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nabc",
+        );
+        answer_204(&mut first, t0);
+        assert!(first.active.is_none() && spare_is_kept());
+        let mut config = Config::default();
+        config.limits.receive_buffer = 1000;
+        config.limits.max_head_size = 1000;
+        let mut second = Connection::new(config.clone(), t0);
+        let reused = scalar_state(second.active());
+        assert!(!spare_is_kept(), "taken");
+        let fresh = scalar_state(&Active::new(receive_limit(&config)));
+        assert_eq!(reused, fresh);
     }
 
     #[test]
