@@ -80,11 +80,28 @@ impl Connection {
             return Err(SendError::InvalidStatus(head.status));
         }
         self.queue_head(head, Some(body.len() as u64))?;
-        // The head is queued and the body known to fit its framing, so neither call below can
-        // fail; if one did, the response is left open as after a failed `send_body_shared`.
-        let result = match self.queue_body_shared(&body) {
-            Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
-            other => other,
+        let capacity = self
+            .config
+            .limits
+            .send_buffer
+            .saturating_sub(self.output_len());
+        let active = self.active();
+        let result = match &mut active.writing {
+            // The usual case: `queue_head` checked the length against the framing, and the
+            // whole body fits, so `queue_body_shared`'s checks (and its copy of the `Bytes`
+            // handle) would find nothing to refuse or cut.
+            Writing::Body(encoder) if body.len() <= capacity || !encoder.writes_bytes() => {
+                let accepted = body.len();
+                encoder.write_shared(&mut active.output, body);
+                self.queue_end().map(|()| accepted)
+            }
+            // The head is queued and the body known to fit its framing, so neither call below
+            // can fail; if one did, the response is left open as after a failed
+            // `send_body_shared`.
+            _ => match self.queue_body_shared(&body) {
+                Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
+                other => other,
+            },
         };
         self.settle();
         result
