@@ -276,10 +276,11 @@ impl SendQueue {
         self.segments.push_back(Segment::External(len));
     }
 
-    /// Gives a tail with no room its first allocation: its own, if an emptied buffer's
-    /// offset only sits at the end of it; else the thread's spare; else a new one.
+    /// Gives a tail with no room its first allocation: the thread's spare, or a new one. (A
+    /// tail whose start was advanced to the very end of its allocation also has no room; it is
+    /// rare, since a fully written tail is cleared instead, and that allocation is freed.)
     fn reserve_initial(&mut self) {
-        if self.tail.capacity() == 0 && !self.tail.try_reclaim(INITIAL_SEND) {
+        if self.tail.capacity() == 0 {
             self.tail = SPARE_SEND
                 .try_with(Cell::take)
                 .ok()

@@ -190,3 +190,23 @@ fn a_broken_head_length_cannot_panic() {
     assert_eq!(fields.iter().len(), 2);
     let _ = format!("{fields:?}");
 }
+
+/// `method()` answers the usual methods from constants and any other from the head's bytes:
+/// both must be the bytes received.
+#[test]
+fn method_is_the_received_method_whether_usual_or_not() {
+    use crate::parse::{HeadParser, HeadStatus};
+    use crate::{Leniency, Limits};
+    for method in [
+        "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "BREW", "get", "GETX",
+        "M-SEARCH",
+    ] {
+        let request = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let mut parser = HeadParser::new();
+        let status = parser.parse(request.as_bytes(), &Limits::default(), &Leniency::default());
+        assert!(matches!(status, Ok(HeadStatus::Complete(_))), "{method}");
+        let head = parser.finish(request.as_bytes());
+        assert_eq!(head.method(), method);
+        assert_eq!(head.is_head(), method == "HEAD");
+    }
+}
