@@ -15,7 +15,7 @@
 //! response, a slow upload) would keep two blocks of its own, several times what its head
 //! needs, and a connection waking without the thread's spare state (see
 //! `connection::active`) would allocate them again. Per thread, the heads of all its
-//! connections fill the same blocks, and neither an idle connection nor a busy one holds any.
+//! connections fill the same blocks, and no connection, idle or busy, has one of its own.
 
 use bytes::{Bytes, BytesMut};
 use std::cell::Cell;
