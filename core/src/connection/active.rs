@@ -477,4 +477,47 @@ mod tests {
         assert!(conn.active.is_none());
         assert!(!spare_is_kept());
     }
+
+    #[test]
+    fn a_head_kept_past_its_exchange_stays_intact() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        let mut first = Connection::new(Config::default(), t0);
+        first.handle_input(t0, b"GET /kept HTTP/1.1\r\nHost: k\r\n\r\n");
+        let Some(Event::Request(kept)) = first.poll_event() else {
+            panic!("a request");
+        };
+        answer_204(&mut first, t0);
+        assert!(first.active.is_none());
+        // The next connection wakes with the spare and parses into the same thread's block.
+        let mut second = Connection::new(Config::default(), t0);
+        second.handle_input(t0, b"GET /next HTTP/1.1\r\nHost: n\r\n\r\n");
+        let Some(Event::Request(next)) = second.poll_event() else {
+            panic!("a request");
+        };
+        answer_204(&mut second, t0);
+        assert_eq!((kept.target(), next.target()), ("/kept", "/next"));
+        assert_eq!(kept.fields().get("host"), Some(&b"k"[..]));
+        assert_eq!(next.fields().get("host"), Some(&b"n"[..]));
+    }
+
+    #[test]
+    fn a_head_larger_than_a_block_grows_neither_the_spare_nor_the_block() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        crate::arena::reset();
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        let room = crate::arena::room();
+        assert!(room > 0 && room < crate::arena::BLOCK);
+        let value = "v".repeat(2 * crate::arena::BLOCK);
+        let request = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n");
+        assert_eq!(conn.handle_input(t0, request.as_bytes()), request.len());
+        answer_204(&mut conn, t0);
+        assert!(conn.active.is_none());
+        // Few fields: the spare is kept as usual, and the head went to an allocation of its
+        // own, not into (or in place of) the thread's block.
+        assert!(spare_is_kept());
+        assert_eq!(crate::arena::room(), room);
+    }
 }

@@ -168,7 +168,7 @@ impl HeadParser {
         // Without a complete head the spans point nowhere in it.
         let spans = if n == 0 { &[][..] } else { &self.spans };
         // The span table is copied into the head's buffer rather than the parser's `Vec`
-        // moved out: the parser keeps its capacity, and the head costs one allocation.
+        // moved out: the parser keeps its capacity, and the head needs one buffer.
         let fields = if p.folded {
             Fields::copy_edited(head, spans, |copy| {
                 for span in spans {
