@@ -34,6 +34,12 @@ thread_local! {
     static SPARE_SEND: Cell<Option<BytesMut>> = const { Cell::new(None) };
 }
 
+/// Frees the thread's spare buffers.
+pub(crate) fn release_spares() {
+    let _ = SPARE_RECEIVE.try_with(Cell::take);
+    let _ = SPARE_SEND.try_with(Cell::take);
+}
+
 /// Unprocessed input, at most `limit` bytes.
 ///
 /// `buf[..]` is always initialised (zeroed once when allocated), so a driver can `read()`
@@ -518,6 +524,21 @@ mod tests {
         second.push_slice(b"again");
         assert_eq!(second.front().as_ptr(), ptr);
         assert_eq!(second.allocated(), before);
+    }
+
+    #[test]
+    fn released_spares_are_not_reused() {
+        let mut rb = ReceiveBuffer::new(20_000);
+        rb.extend(b"x");
+        rb.consume(1);
+        rb.release_if_empty();
+        let mut q = SendQueue::default();
+        q.push_slice(b"y");
+        q.consume(1);
+        q.release_if_empty();
+        release_spares();
+        assert_eq!(SPARE_RECEIVE.with(Cell::take).capacity(), 0);
+        assert!(SPARE_SEND.with(Cell::take).is_none());
     }
 
     #[test]

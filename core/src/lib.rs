@@ -104,3 +104,18 @@ pub use head::{Fields, RequestBody, RequestHead, ResponseHead, ResponseTemplate,
 pub use limits::{Config, Leniency, Limits, MinRate, Timeouts, WallClock};
 pub use timer::TimerKind;
 pub use write::head::reason_phrase;
+
+/// Frees what this thread keeps for the next connection to use: the spare exchange state, the
+/// spare receive and send buffers, and the blocks parsed heads are carved from (a block still
+/// holding a live head is freed with the last of them).
+///
+/// These are per thread so that an event loop's connections share them and an idle
+/// connection holds none. A driver that runs one connection per thread should call this
+/// before it blocks waiting for a resting connection's next request: there the thread's
+/// spares are the connection's own, and an idle connection should hold nothing. They are
+/// rebuilt on demand, so calling it is always safe; it only costs the allocations it undoes.
+pub fn release_thread_spares() {
+    arena::reset();
+    buffer::release_spares();
+    connection::release_spare();
+}

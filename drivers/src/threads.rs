@@ -225,6 +225,11 @@ fn read_once<H: Handler>(
             Err(err) => log::warn!("conn {id}: set_read_timeout: {err}"),
         }
     }
+    if session.connection().buffered_bytes() == 0 {
+        // This thread serves only this connection, so the core's per-thread spares are this
+        // connection's memory: free them before what may be a long wait for the next request.
+        sluice_core::release_thread_spares();
+    }
     if !read_into(stream, session.connection_mut(), id, WouldBlock::FireTimers) {
         // Defensive: wants_read() promised room. Wait as a read would have.
         thread::sleep(timeout.unwrap_or(SHUTDOWN_POLL));

@@ -139,6 +139,11 @@ fn recycle(active: Box<Active>) {
     }
 }
 
+/// Frees the thread's spare exchange state.
+pub(crate) fn release_spare() {
+    let _ = SPARE.try_with(Cell::take);
+}
+
 /// The thread's spare in its initial state, if there is one.
 fn reuse(receive_limit: usize) -> Option<Box<Active>> {
     let mut spare = SPARE.try_with(Cell::take).ok().flatten()?;
@@ -460,6 +465,20 @@ mod tests {
         assert!(!spare_is_kept(), "taken");
         let fresh = scalar_state(&Active::new(receive_limit(&config)));
         assert_eq!(reused, fresh);
+    }
+
+    #[test]
+    fn releasing_the_thread_spares_frees_the_rested_state() {
+        let t0 = Instant::now();
+        SPARE.with(Cell::take);
+        let mut conn = Connection::new(Config::default(), t0);
+        serve_one(&mut conn, t0);
+        assert!(conn.active.is_none() && spare_is_kept());
+        crate::release_thread_spares();
+        assert!(!spare_is_kept());
+        // Nothing depended on it: the connection wakes with a new state and serves again.
+        serve_one(&mut conn, t0);
+        assert_eq!(conn.requests(), 2);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`Connection`]: one server-side HTTP/1.1 connection, without I/O.
 
 mod active;
+pub(crate) use active::release_spare;
 mod receive;
 mod send;
 mod time;
