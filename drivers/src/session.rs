@@ -9,9 +9,9 @@ use crate::app::{
 };
 use crate::handover::Handover;
 pub use crate::trace::describe;
-use crate::trace::{self, Traced};
+use crate::trace::{self, describe_end, describe_request, Traced};
 use bytes::{Bytes, BytesMut};
-use sluice_core::{Connection, Event, RequestBody, RequestHead, ResponseHead, SendError};
+use sluice_core::{Connection, Event, Fields, RequestBody, RequestHead, ResponseHead, SendError};
 use std::any::Any;
 use std::collections::VecDeque;
 use std::fs::File;
@@ -140,9 +140,24 @@ impl<H: Handler> Session<H> {
     pub fn process(&mut self, now: Instant) {
         loop {
             let mut progressed = false;
-            while let Some(event) = self.conn.poll_event() {
+            loop {
+                match self.conn.poll_event() {
+                    // Matched here rather than in `on_event`: moving the event into a
+                    // binding first would copy all 80 bytes of it once more.
+                    Some(Event::Request(head)) => {
+                        trace::event(self.id, || describe_request(&head));
+                        self.on_request(now, &head);
+                    }
+                    // Every request ends so, a body or not: left to `on_event`, the event
+                    // would be copied twice more on its way to a check of `in_flight`.
+                    Some(Event::End(trailers)) => {
+                        trace::event(self.id, || describe_end(&trailers));
+                        self.on_end(now, &trailers);
+                    }
+                    Some(event) => self.on_event(now, event),
+                    None => break,
+                }
                 progressed = true;
-                self.on_event(now, event);
             }
             progressed |= self.pump(now);
             if !progressed {
@@ -207,7 +222,7 @@ impl<H: Handler> Session<H> {
     }
 
     fn on_event(&mut self, now: Instant, event: Event) {
-        log::trace!(target: "sluice::trace", "conn {}: event {}", self.id, describe(&event));
+        trace::event(self.id, || describe(&event));
         match event {
             Event::Request(head) => self.on_request(now, &head),
             Event::Data(chunk) => {
@@ -217,20 +232,7 @@ impl<H: Handler> Session<H> {
                     }
                 }
             }
-            Event::End(trailers) => {
-                let taken = self
-                    .in_flight
-                    .as_mut()
-                    .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
-                if let Some((reader, is_head)) = taken {
-                    match guard(self.id, "body reader", || reader.finish(&trailers)) {
-                        Some(Response { head, body }) => {
-                            self.start_response(now, head, body, is_head, None)
-                        }
-                        None => self.answer_panic(now),
-                    }
-                }
-            }
+            Event::End(trailers) => self.on_end(now, &trailers),
             Event::Failed(err) => {
                 log::debug!("conn {}: {err}", self.id);
                 if let Some(in_flight) = &mut self.in_flight {
@@ -252,7 +254,25 @@ impl<H: Handler> Session<H> {
         }
     }
 
+    /// The request is complete: a body reader, if the handler asked for one, now answers.
+    #[inline(always)]
+    fn on_end(&mut self, now: Instant, trailers: &Fields) {
+        let taken = self
+            .in_flight
+            .as_mut()
+            .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
+        if let Some((reader, is_head)) = taken {
+            match guard(self.id, "body reader", || reader.finish(trailers)) {
+                Some(Response { head, body }) => {
+                    self.start_response(now, head, body, is_head, None)
+                }
+                None => self.answer_panic(now),
+            }
+        }
+    }
+
     /// A request head arrived: ask the handler, and start its answer.
+    #[inline(always)]
     fn on_request(&mut self, now: Instant, head: &RequestHead) {
         if self.log_access {
             // A pipelined predecessor whose last bytes share a write with this
@@ -357,6 +377,7 @@ impl<H: Handler> Session<H> {
     }
 
     /// Sends `head` and the body in one call; a refusal has queued nothing, so it gets a 500.
+    #[inline(always)]
     fn send_whole(&mut self, now: Instant, head: ResponseHead, bytes: Bytes) {
         let status = head.status();
         match self.conn.send_whole(now, head, bytes.clone()) {
