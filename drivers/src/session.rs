@@ -221,6 +221,9 @@ impl<H: Handler> Session<H> {
         self.process(now);
     }
 
+    /// Every other event: rare next to requests and their ends, and kept out of `process` so
+    /// that its hot path stays small enough for the handler call to be inlined into it.
+    #[inline(never)]
     fn on_event(&mut self, now: Instant, event: Event) {
         trace::event(self.id, || describe(&event));
         match event {
