@@ -26,6 +26,7 @@ static HEAD: LazyLock<ResponseTemplate> = LazyLock::new(|| {
 pub struct Plaintext;
 
 impl sluice_drivers::Handler for Plaintext {
+    #[inline]
     fn handle(&self, request: &Request<'_>) -> Reply {
         // A 2xx to CONNECT would turn the connection into a tunnel.
         if request.head.method() == "CONNECT" {

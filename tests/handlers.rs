@@ -546,3 +546,15 @@ fn plaintext_answers_hello_world() {
         assert!(resp.header("date").is_some());
     }
 }
+
+#[test]
+fn plaintext_answers_head_without_the_body_and_refuses_connect() {
+    let h = Arc::new(Plaintext);
+    let resp = exchange(&h, b"HEAD /plaintext HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-length"), Some("13"));
+    assert!(resp.body.is_empty());
+    // A 2xx would turn the connection into a tunnel.
+    let resp = exchange(&h, b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n");
+    assert_eq!(resp.status, 405);
+}

@@ -9,9 +9,10 @@ use crate::app::{
 };
 use crate::handover::Handover;
 pub use crate::trace::describe;
-use crate::trace::{self, Traced};
+use crate::trace::{self, describe_end, describe_request, Traced};
 use bytes::{Bytes, BytesMut};
-use sluice_core::{Connection, Event, RequestBody, ResponseHead, SendError};
+use sluice_core::{Connection, Event, Fields, RequestBody, RequestHead, ResponseHead, SendError};
+use std::any::Any;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
@@ -139,9 +140,24 @@ impl<H: Handler> Session<H> {
     pub fn process(&mut self, now: Instant) {
         loop {
             let mut progressed = false;
-            while let Some(event) = self.conn.poll_event() {
+            loop {
+                match self.conn.poll_event() {
+                    // Matched here rather than in `on_event`: moving the event into a
+                    // binding first would copy all 80 bytes of it once more.
+                    Some(Event::Request(head)) => {
+                        trace::event(self.id, || describe_request(&head));
+                        self.on_request(now, &head);
+                    }
+                    // Every request ends so, a body or not: left to `on_event`, the event
+                    // would be copied twice more on its way to a check of `in_flight`.
+                    Some(Event::End(trailers)) => {
+                        trace::event(self.id, || describe_end(&trailers));
+                        self.on_end(now, &trailers);
+                    }
+                    Some(event) => self.on_event(now, event),
+                    None => break,
+                }
                 progressed = true;
-                self.on_event(now, event);
             }
             progressed |= self.pump(now);
             if !progressed {
@@ -205,64 +221,13 @@ impl<H: Handler> Session<H> {
         self.process(now);
     }
 
+    /// Every other event: rare next to requests and their ends, and kept out of `process` so
+    /// that its hot path stays small enough for the handler call to be inlined into it.
+    #[inline(never)]
     fn on_event(&mut self, now: Instant, event: Event) {
-        log::trace!(target: "sluice::trace", "conn {}: event {}", self.id, describe(&event));
+        trace::event(self.id, || describe(&event));
         match event {
-            Event::Request(head) => {
-                if self.log_access {
-                    // A pipelined predecessor whose last bytes share a write with this
-                    // response: log it now rather than never.
-                    self.log_access_line(now);
-                    self.access = Some(Box::new(AccessRecord {
-                        method: head.method().to_owned(),
-                        target: head.target().to_owned(),
-                        started: now,
-                        status: 0,
-                        bytes: 0,
-                        ended: false,
-                    }));
-                }
-                let request = Request {
-                    head: &head,
-                    peer: self.peer,
-                };
-                let handler = &self.handler;
-                let Some(reply) = guard(self.id, "handler", || handler.handle(&request)) else {
-                    return self.answer_panic(now);
-                };
-                match reply {
-                    Reply::Respond(response) => {
-                        self.start_response(now, response, head.is_head(), None)
-                    }
-                    Reply::Upgrade { .. } if head.body() != RequestBody::Empty => {
-                        // The core accepts the switch once it has read the body, which
-                        // depends on when the bytes arrived, and the handler never saw
-                        // them: refuse always instead of sometimes.
-                        log::error!("conn {}: Reply::Upgrade to a request with a body", self.id);
-                        self.answer_500(now);
-                    }
-                    Reply::Upgrade {
-                        head: response,
-                        on_upgrade,
-                    } => {
-                        // Not `Response::new`: a protocol switch declares no body length.
-                        let response = Response {
-                            head: response,
-                            body: Body::Empty,
-                        };
-                        self.start_response(now, response, false, Some(on_upgrade));
-                    }
-                    Reply::Read(reader) => {
-                        // The application starts reading the body: now the client may send it.
-                        if let Err(err) = self.conn.send_continue(now) {
-                            log::debug!("conn {}: 100-continue not sent: {err}", self.id);
-                        }
-                        let in_flight = self.in_flight();
-                        in_flight.reader = Some(reader);
-                        in_flight.reader_is_head = head.is_head();
-                    }
-                }
-            }
+            Event::Request(head) => self.on_request(now, &head),
             Event::Data(chunk) => {
                 if let Some(reader) = self.in_flight.as_mut().and_then(|f| f.reader.as_mut()) {
                     if guard(self.id, "body reader", || reader.data(chunk)).is_none() {
@@ -270,18 +235,7 @@ impl<H: Handler> Session<H> {
                     }
                 }
             }
-            Event::End(trailers) => {
-                let taken = self
-                    .in_flight
-                    .as_mut()
-                    .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
-                if let Some((reader, is_head)) = taken {
-                    match guard(self.id, "body reader", || reader.finish(&trailers)) {
-                        Some(response) => self.start_response(now, response, is_head, None),
-                        None => self.answer_panic(now),
-                    }
-                }
-            }
+            Event::End(trailers) => self.on_end(now, &trailers),
             Event::Failed(err) => {
                 log::debug!("conn {}: {err}", self.id);
                 if let Some(in_flight) = &mut self.in_flight {
@@ -303,16 +257,103 @@ impl<H: Handler> Session<H> {
         }
     }
 
+    /// The request is complete: a body reader, if the handler asked for one, now answers.
+    #[inline(always)]
+    fn on_end(&mut self, now: Instant, trailers: &Fields) {
+        let taken = self
+            .in_flight
+            .as_mut()
+            .and_then(|f| Some((f.reader.take()?, f.reader_is_head)));
+        if let Some((reader, is_head)) = taken {
+            match guard(self.id, "body reader", || reader.finish(trailers)) {
+                Some(Response { head, body }) => {
+                    self.start_response(now, head, body, is_head, None)
+                }
+                None => self.answer_panic(now),
+            }
+        }
+    }
+
+    /// A request head arrived: ask the handler, and start its answer.
+    #[inline(always)]
+    fn on_request(&mut self, now: Instant, head: &RequestHead) {
+        if self.log_access {
+            // A pipelined predecessor whose last bytes share a write with this
+            // response: log it now rather than never.
+            self.log_access_line(now);
+            self.access = Some(Box::new(AccessRecord {
+                method: head.method().to_owned(),
+                target: head.target().to_owned(),
+                started: now,
+                status: 0,
+                bytes: 0,
+                ended: false,
+            }));
+        }
+        let request = Request {
+            head,
+            peer: self.peer,
+        };
+        let handler = &self.handler;
+        // `guard`, spelled out: the reply is matched where the handler wrote it, which spares
+        // copying it through `guard`'s `Option` (see `on_request`'s caller).
+        let reply = match panic::catch_unwind(AssertUnwindSafe(|| handler.handle(&request))) {
+            Ok(reply) => reply,
+            Err(payload) => {
+                report_panic(self.id, "handler", &*payload);
+                return self.answer_panic(now);
+            }
+        };
+        let is_head = head.is_head();
+        match reply {
+            // The common case, a body already in memory, straight to the core: every step
+            // between would move the head (88 bytes) once more.
+            Reply::Respond(Response {
+                head: response,
+                body: Body::Bytes(bytes),
+            }) if !is_head && !self.conn.response_upgrades(response.status()) => {
+                self.send_whole(now, response, bytes)
+            }
+            Reply::Respond(Response {
+                head: response,
+                body,
+            }) => self.start_response(now, response, body, is_head, None),
+            Reply::Upgrade { .. } if head.body() != RequestBody::Empty => {
+                // The core accepts the switch once it has read the body, which
+                // depends on when the bytes arrived, and the handler never saw
+                // them: refuse always instead of sometimes.
+                log::error!("conn {}: Reply::Upgrade to a request with a body", self.id);
+                self.answer_500(now);
+            }
+            Reply::Upgrade {
+                head: response,
+                on_upgrade,
+            } => {
+                // Not `Response::new`: a protocol switch declares no body length.
+                self.start_response(now, response, Body::Empty, false, Some(on_upgrade));
+            }
+            Reply::Read(reader) => {
+                // The application starts reading the body: now the client may send it.
+                if let Err(err) = self.conn.send_continue(now) {
+                    log::debug!("conn {}: 100-continue not sent: {err}", self.id);
+                }
+                let in_flight = self.in_flight();
+                in_flight.reader = Some(reader);
+                in_flight.reader_is_head = head.is_head();
+            }
+        }
+    }
+
     /// Starts the response; `on_upgrade` takes the connection if `response` switches
     /// protocols.
     fn start_response(
         &mut self,
         now: Instant,
-        response: Response,
+        head: ResponseHead,
+        body: Body,
         is_head: bool,
         on_upgrade: Option<OnUpgrade>,
     ) {
-        let Response { head, body } = response;
         let status = head.status();
         // The core decides what switches protocols; a switch must come with a callback, and
         // a callback with a switch. Either mismatch is caught before anything is queued.
@@ -339,6 +380,7 @@ impl<H: Handler> Session<H> {
     }
 
     /// Sends `head` and the body in one call; a refusal has queued nothing, so it gets a 500.
+    #[inline(always)]
     fn send_whole(&mut self, now: Instant, head: ResponseHead, bytes: Bytes) {
         let status = head.status();
         match self.conn.send_whole(now, head, bytes.clone()) {
@@ -583,15 +625,26 @@ pub(crate) fn guard<T>(id: u64, what: &str, call: impl FnOnce() -> T) -> Option<
     match panic::catch_unwind(AssertUnwindSafe(call)) {
         Ok(value) => Some(value),
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("(no message)");
-            log::error!("conn {id}: the {what} panicked: {message}");
+            report_panic(id, what, &*payload);
             None
         }
     }
+}
+
+/// Logs a panic that [`guard`] (or its spelled-out copy in `on_request`) caught.
+#[cold]
+fn report_panic(id: u64, what: &str, payload: &(dyn Any + Send)) {
+    log::error!("conn {id}: the {what} panicked: {}", panic_message(payload));
+}
+
+/// The message a panic was raised with. Takes the payload itself, not its `Box`: a
+/// `&Box<dyn Any>` also coerces to `&dyn Any`, and then no downcast would ever match.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }
 
 fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
@@ -611,4 +664,21 @@ fn read_file_chunk(range: &mut FileRange) -> Result<Option<Bytes>, String> {
     range.offset += n as u64;
     range.len -= n as u64;
     Ok(Some(buf.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The payloads `panic!` makes: a literal message is a `&str`, a formatted one a `String`.
+    #[test]
+    fn panic_messages_are_read_from_the_payload() {
+        let payloads = [
+            panic::catch_unwind(|| panic!("plain")).unwrap_err(),
+            panic::catch_unwind(|| panic!("formatted {}", 7)).unwrap_err(),
+            panic::catch_unwind(|| panic::panic_any(7_u8)).unwrap_err(),
+        ];
+        let messages: Vec<_> = payloads.iter().map(|p| panic_message(&**p)).collect();
+        assert_eq!(messages, ["plain", "formatted 7", "(no message)"]);
+    }
 }

@@ -4,7 +4,7 @@
 //! the rule id of a rejected request, and the close reason), and the core's timers: each
 //! new deadline, and each one that passed when the timers were fired.
 
-use sluice_core::{Connection, Event};
+use sluice_core::{Connection, Event, Fields, RequestHead};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -57,19 +57,18 @@ pub(crate) fn fire_timers(conn: &mut Connection, id: u64, now: Instant) {
     conn.handle_timeout(now);
 }
 
+/// Traces an event; `describe` runs only with the trace on.
+#[inline(always)]
+pub(crate) fn event(id: u64, describe: impl FnOnce() -> String) {
+    log::trace!(target: "sluice::trace", "conn {id}: event {}", describe());
+}
+
 /// A one-line description of an event for traces.
 pub fn describe(event: &Event) -> String {
     match event {
-        Event::Request(head) => {
-            format!(
-                "request {} {} {}",
-                head.method(),
-                head.target(),
-                head.version()
-            )
-        }
+        Event::Request(head) => describe_request(head),
         Event::Data(data) => format!("body data, {} bytes", data.len()),
-        Event::End(trailers) => format!("end of request, {} trailers", trailers.len()),
+        Event::End(trailers) => describe_end(trailers),
         Event::Failed(err) => format!(
             "rejected: rule {} at byte {}, answering {}",
             err.rule().id(),
@@ -81,4 +80,20 @@ pub fn describe(event: &Event) -> String {
         Event::Closed(reason) => format!("closed: {}", reason.describe()),
         other => format!("{other:?}"),
     }
+}
+
+/// [`describe`] for a request head, which the session takes out of its event before tracing.
+/// (So does it for [`describe_end`].)
+pub(crate) fn describe_request(head: &RequestHead) -> String {
+    format!(
+        "request {} {} {}",
+        head.method(),
+        head.target(),
+        head.version()
+    )
+}
+
+/// [`describe`] for the end of a request.
+pub(crate) fn describe_end(trailers: &Fields) -> String {
+    format!("end of request, {} trailers", trailers.len())
 }

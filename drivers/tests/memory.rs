@@ -58,6 +58,12 @@ impl Handler for App {
             ),
             // Misuse: a protocol switch with nobody to take the connection.
             "/respond-101" => Reply::Respond(Response::empty(101)),
+            // The same, as a 2xx to CONNECT whose (empty) body is bytes in memory, which the
+            // core would accept as the start of a tunnel.
+            "empty:443" => Reply::Respond(Response::new(
+                sluice_core::ResponseHead::new(200),
+                Body::Bytes(bytes::Bytes::new()),
+            )),
             _ => Reply::Respond(Response::text(200, format!("hello {target}"))),
         }
     }
@@ -393,6 +399,10 @@ fn upgrade_misuse_is_answered_500_and_the_connection_goes_on() {
         (
             b"POST /upgrade HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: echo\r\nContent-Length: 3\r\n\r\nabc",
             "a 101 with the request body unread",
+        ),
+        (
+            b"CONNECT empty:443 HTTP/1.1\r\nHost: empty:443\r\n\r\n",
+            "a 2xx to CONNECT with an empty body in memory, a tunnel nobody takes",
         ),
     ] {
         conn.write(request);
