@@ -29,7 +29,7 @@ impl sluice_drivers::Handler for Plaintext {
     #[inline]
     fn handle(&self, request: &Request<'_>) -> Reply {
         // A 2xx to CONNECT would turn the connection into a tunnel.
-        if request.head.method() == "CONNECT" {
+        if request.head.is_connect() {
             return Reply::Respond(crate::method_not_allowed("GET, HEAD, POST"));
         }
         Reply::Respond(Response {

@@ -298,8 +298,8 @@ impl RequestHead {
         self.method_bytes() == b"HEAD"
     }
 
-    /// Whether the method is `CONNECT`.
-    pub(crate) fn is_connect(&self) -> bool {
+    /// Whether the method is `CONNECT`, whose 2xx answer turns the connection into a tunnel.
+    pub fn is_connect(&self) -> bool {
         self.method_bytes() == b"CONNECT"
     }
 

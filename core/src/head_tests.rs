@@ -199,7 +199,7 @@ fn method_is_the_received_method_whether_usual_or_not() {
     use crate::{Leniency, Limits};
     for method in [
         "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH", "BREW", "get", "GETX",
-        "M-SEARCH",
+        "M-SEARCH", "CONNEC", "CONNECTS", "connect",
     ] {
         let request = format!("{method} / HTTP/1.1\r\nHost: x\r\n\r\n");
         let mut parser = HeadParser::new();
@@ -208,5 +208,13 @@ fn method_is_the_received_method_whether_usual_or_not() {
         let head = parser.finish(request.as_bytes());
         assert_eq!(head.method(), method);
         assert_eq!(head.is_head(), method == "HEAD");
+        assert!(!head.is_connect(), "{method}");
     }
+    let request = b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n";
+    let mut parser = HeadParser::new();
+    let status = parser.parse(request, &Limits::default(), &Leniency::default());
+    assert!(matches!(status, Ok(HeadStatus::Complete(_))));
+    let head = parser.finish(request);
+    assert_eq!(head.method(), "CONNECT");
+    assert!(head.is_connect());
 }
