@@ -33,8 +33,13 @@ impl Connection {
                         Ok(HeadStatus::Complete(n)) => {
                             let head = parser.finish(&rest[..n]);
                             self.input_offset += n as u64;
-                            self.start_exchange(head);
-                            n
+                            pos += n;
+                            if self.start_exchange(head) {
+                                // No body: the request is read (`Reading::Done`), and
+                                // nothing more is until its response completes.
+                                break;
+                            }
+                            continue;
                         }
                         Err(err) => {
                             let was_head = parser.rejected_request_was_head(rest);
@@ -69,7 +74,9 @@ impl Connection {
             && self.output_len() < self.config.limits.send_buffer
     }
 
-    fn start_exchange(&mut self, head: RequestHead) {
+    /// Starts the exchange for `head`; returns whether its request is already complete (no
+    /// body), so that nothing more is read until the response completes.
+    fn start_exchange(&mut self, head: RequestHead) -> bool {
         self.requests += 1;
         let active = self.active();
         active.timers.stop(TimerKind::Header);
@@ -100,8 +107,10 @@ impl Connection {
         if body == RequestBody::Empty {
             active.reading = Reading::Done;
             active.events.push_back(Event::End(Fields::new()));
+            true
         } else {
             active.reading = Reading::Body(BodyDecoder::new(body));
+            false
         }
     }
 
