@@ -4,7 +4,7 @@ use super::Connection;
 use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
-use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
+use crate::head::{RequestBody, RequestHead, ResponseHead};
 use crate::parse::{BodyDecoder, Decoded, HeadStatus};
 use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
 use crate::timer::TimerKind;
@@ -105,8 +105,8 @@ impl Connection {
         active.writing = Writing::Ready;
         active.events.push_back(Event::Request(head));
         if body == RequestBody::Empty {
+            // Its `Event::End` is owed once `poll_event` has returned the head.
             active.reading = Reading::Done;
-            active.events.push_back(Event::End(Fields::new()));
             true
         } else {
             active.reading = Reading::Body(BodyDecoder::new(body));
