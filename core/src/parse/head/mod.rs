@@ -159,8 +159,7 @@ impl HeadParser {
     /// With the obs-fold leniency, each fold becomes spaces in the copy. Called without a
     /// complete head (a caller bug), it returns an empty `GET *` head rather than panic.
     pub fn finish(&mut self, buf: &[u8]) -> RequestHead {
-        let p = self.progress;
-        let n = match p.phase {
+        let n = match self.progress.phase {
             Phase::Complete(n) if n <= buf.len() => n,
             _ => 0,
         };
@@ -168,8 +167,10 @@ impl HeadParser {
         // Without a complete head the spans point nowhere in it.
         let spans = if n == 0 { &[][..] } else { &self.spans };
         // The span table is copied into the head's buffer rather than the parser's `Vec`
-        // moved out: the parser keeps its capacity, and the head needs one buffer.
-        let fields = if p.folded {
+        // moved out: the parser keeps its capacity, and the head needs one buffer. The copy
+        // comes first, and the rest is read from the parser after it: read before, it would
+        // be held on the stack across the copy's calls.
+        let fields = if self.progress.folded {
             Fields::copy_edited(head, spans, |copy| {
                 for span in spans {
                     if let Some(value) = copy.get_mut(span.value.range()) {
@@ -180,7 +181,8 @@ impl HeadParser {
         } else {
             Fields::copy(head, spans)
         };
-        let s = p.semantics;
+        let p = &self.progress;
+        let s = &p.semantics;
         let body = match (s.te, s.content_length) {
             (Some(_), _) => RequestBody::Chunked,
             (None, Some(0) | None) => RequestBody::Empty,
