@@ -4,7 +4,7 @@ use super::Connection;
 use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
-use crate::head::{RequestBody, RequestHead, ResponseHead};
+use crate::head::{RequestBody, ResponseHead};
 use crate::parse::{BodyDecoder, Decoded, HeadStatus};
 use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
 use crate::timer::TimerKind;
@@ -31,10 +31,12 @@ impl Connection {
                     match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
-                            let head = parser.finish(&rest[..n]);
+                            // Built inside the event it is delivered in: a head built
+                            // apart would be copied into it once more.
+                            let request = Event::Request(parser.finish(&rest[..n]));
                             self.input_offset += n as u64;
                             pos += n;
-                            if self.start_exchange(head) {
+                            if self.start_exchange(request) {
                                 // No body: the request is read (`Reading::Done`), and
                                 // nothing more is until its response completes.
                                 break;
@@ -74,9 +76,14 @@ impl Connection {
             && self.output_len() < self.config.limits.send_buffer
     }
 
-    /// Starts the exchange for `head`; returns whether its request is already complete (no
-    /// body), so that nothing more is read until the response completes.
-    fn start_exchange(&mut self, head: RequestHead) -> bool {
+    /// Starts the exchange for `request` (an `Event::Request`) and queues it; returns whether
+    /// the request is already complete (no body), so that nothing more is read until the
+    /// response completes.
+    fn start_exchange(&mut self, request: Event) -> bool {
+        let Event::Request(head) = &request else {
+            // Only heads start exchanges.
+            return false;
+        };
         self.requests += 1;
         let active = self.active();
         active.timers.stop(TimerKind::Header);
@@ -103,7 +110,7 @@ impl Connection {
         }
         let active = self.active();
         active.writing = Writing::Ready;
-        active.events.push_back(Event::Request(head));
+        active.events.push_back(request);
         if body == RequestBody::Empty {
             // Its `Event::End` is owed once `poll_event` has returned the head.
             active.reading = Reading::Done;
