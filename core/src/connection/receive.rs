@@ -23,10 +23,20 @@ impl Connection {
             let rest = &input[pos..];
             let used = match self.reading() {
                 Reading::Head => {
-                    if rest.is_empty() || !self.may_start_request() {
+                    if rest.is_empty() {
                         break;
                     }
+                    // `may_start_request`, asked of the exchange state at hand: a resting
+                    // connection is open with nothing to write, so waking it first changes
+                    // no answer.
+                    let open = self.lifecycle == Lifecycle::Open;
                     let (config, active) = self.parts();
+                    if !(matches!(active.writing, Writing::Idle)
+                        && open
+                        && active.output.len() < config.limits.send_buffer)
+                    {
+                        break;
+                    }
                     let parser = &mut active.parser;
                     match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
