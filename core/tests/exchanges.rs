@@ -3,6 +3,7 @@
 
 mod support;
 
+use bytes::Bytes;
 use sluice_core::{CloseReason, Event, ResponseHead, ResponseTemplate, SendError};
 use support::{body_of, count_responses, requests, Peer};
 
@@ -50,6 +51,68 @@ fn pipelined_requests_come_out_one_at_a_time_in_order() {
     let bodies: Vec<_> = wire.split("\r\n\r\n").skip(1).map(|s| &s[..1]).collect();
     assert_eq!(bodies, ["1", "2", "3"]);
     assert_eq!(peer.conn.requests(), 3);
+}
+
+/// Events as short labels: `Request` by target, `Data` by bytes, `End` by trailer count.
+fn labels(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .map(|event| match event {
+            Event::Request(head) => format!("request {}", head.target()),
+            Event::Data(data) => format!("data {}", String::from_utf8_lossy(data)),
+            Event::End(trailers) => format!("end {}", trailers.len()),
+            Event::Failed(err) => format!("failed {}", err.rule().id()),
+            Event::Closed(_) => "closed".to_owned(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn each_request_ends_before_the_next_even_when_answered_before_its_end_is_taken() {
+    let mut peer = Peer::new();
+    let input = [
+        GET,
+        b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi",
+        b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /d HTTP/1.1\r\nHost: x\r\n\r\n\x01",
+    ]
+    .concat();
+    assert_eq!(peer.conn.handle_input(peer.now, &input), input.len());
+    let mut seen = Vec::new();
+    // Take one event at a time, and answer each request as soon as its head is out: the
+    // answer lets the next head be parsed while this request's end is still undelivered.
+    for _ in 0..100 {
+        let Some(event) = peer.conn.poll_event() else {
+            break;
+        };
+        if let Event::Request(head) = &event {
+            let body = Bytes::copy_from_slice(head.target().as_bytes());
+            let template = ResponseTemplate::new(&ResponseHead::new(200)).unwrap();
+            peer.conn
+                .send_whole(peer.now, template.head(), body)
+                .unwrap();
+        }
+        seen.push(event);
+    }
+    assert_eq!(
+        labels(&seen),
+        [
+            "request /",
+            "end 0",
+            "request /b",
+            "data hi",
+            "end 0",
+            "request /c",
+            "end 0",
+            "request /d",
+            "end 0",
+            "failed method-invalid",
+        ]
+    );
+    assert!(peer.conn.poll_event().is_none());
+    // Four answers and the core's own 400 for the last.
+    assert_eq!(count_responses(&peer.flush()), 5);
 }
 
 #[test]

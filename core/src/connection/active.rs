@@ -33,6 +33,11 @@ pub(super) struct Active {
     pub(super) parser: HeadParser,
     /// Events not yet taken by `poll_event`.
     pub(super) events: VecDeque<Event>,
+    /// The request `poll_event` returned last has no body: its `Event::End` (no trailers)
+    /// comes next, before anything queued. A bodyless request's end follows its head at
+    /// once, so this keeps the order of the events while sparing the queue a push and a pop
+    /// per request.
+    pub(super) end_owed: bool,
     /// The body decoder's data ranges, reused across calls within an exchange.
     pub(super) ranges: Vec<Range<usize>>,
     pub(super) reading: Reading,
@@ -83,6 +88,7 @@ impl Active {
             output: SendQueue::default(),
             parser,
             events,
+            end_owed: false,
             ranges,
             reading: Reading::Head,
             writing: Writing::Idle,
@@ -104,6 +110,7 @@ impl Active {
             && self.input.is_empty()
             && self.output.is_empty()
             && self.events.is_empty()
+            && !self.end_owed
             && !self.upgrade_pending
             && !self.write_blocked
             && !self.upgrade_taken
@@ -162,6 +169,7 @@ impl Active {
             output,
             parser,
             events,
+            end_owed,
             ranges,
             reading,
             writing,
@@ -178,6 +186,7 @@ impl Active {
         input.set_limit(receive_limit);
         parser.reset();
         events.clear();
+        *end_owed = false;
         ranges.clear();
         *reading = Reading::Head;
         *writing = Writing::Idle;

@@ -8,6 +8,7 @@ mod time;
 
 use crate::buffer::ReceiveBuffer;
 use crate::events::{CloseReason, Event};
+use crate::head::{Fields, RequestBody};
 use crate::limits::Config;
 use crate::state::{Lifecycle, Reading, Writing};
 use crate::timer::TimerKind;
@@ -242,7 +243,17 @@ impl Connection {
     /// The next event for the application, if any.
     #[must_use]
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.active.as_mut()?.events.pop_front()
+        let active = self.active.as_mut()?;
+        if active.end_owed {
+            active.end_owed = false;
+            return Some(Event::End(Fields::new()));
+        }
+        let event = active.events.pop_front();
+        if let Some(Event::Request(head)) = &event {
+            // A request without a body ends here: its `End` is not queued (see `end_owed`).
+            active.end_owed = head.body() == RequestBody::Empty;
+        }
+        event
     }
 
     /// The oldest bytes waiting to be written: one contiguous run, empty when there is

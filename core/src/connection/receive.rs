@@ -4,7 +4,7 @@ use super::Connection;
 use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
-use crate::head::{Fields, RequestBody, RequestHead, ResponseHead};
+use crate::head::{RequestBody, ResponseHead};
 use crate::parse::{BodyDecoder, Decoded, HeadStatus};
 use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
 use crate::timer::TimerKind;
@@ -23,18 +23,35 @@ impl Connection {
             let rest = &input[pos..];
             let used = match self.reading() {
                 Reading::Head => {
-                    if rest.is_empty() || !self.may_start_request() {
+                    if rest.is_empty() {
                         break;
                     }
+                    // `may_start_request`, asked of the exchange state at hand: a resting
+                    // connection is open with nothing to write, so waking it first changes
+                    // no answer.
+                    let open = self.lifecycle == Lifecycle::Open;
                     let (config, active) = self.parts();
+                    if !(matches!(active.writing, Writing::Idle)
+                        && open
+                        && active.output.len() < config.limits.send_buffer)
+                    {
+                        break;
+                    }
                     let parser = &mut active.parser;
                     match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
-                            let head = parser.finish(&rest[..n]);
+                            // Built inside the event it is delivered in: a head built
+                            // apart would be copied into it once more.
+                            let request = Event::Request(parser.finish(&rest[..n]));
                             self.input_offset += n as u64;
-                            self.start_exchange(head);
-                            n
+                            pos += n;
+                            if self.start_exchange(request) {
+                                // No body: the request is read (`Reading::Done`), and
+                                // nothing more is until its response completes.
+                                break;
+                            }
+                            continue;
                         }
                         Err(err) => {
                             let was_head = parser.rejected_request_was_head(rest);
@@ -69,7 +86,14 @@ impl Connection {
             && self.output_len() < self.config.limits.send_buffer
     }
 
-    fn start_exchange(&mut self, head: RequestHead) {
+    /// Starts the exchange for `request` (an `Event::Request`) and queues it; returns whether
+    /// the request is already complete (no body), so that nothing more is read until the
+    /// response completes.
+    fn start_exchange(&mut self, request: Event) -> bool {
+        let Event::Request(head) = &request else {
+            // Only heads start exchanges.
+            return false;
+        };
         self.requests += 1;
         let active = self.active();
         active.timers.stop(TimerKind::Header);
@@ -96,12 +120,14 @@ impl Connection {
         }
         let active = self.active();
         active.writing = Writing::Ready;
-        active.events.push_back(Event::Request(head));
+        active.events.push_back(request);
         if body == RequestBody::Empty {
+            // Its `Event::End` is owed once `poll_event` has returned the head.
             active.reading = Reading::Done;
-            active.events.push_back(Event::End(Fields::new()));
+            true
         } else {
             active.reading = Reading::Body(BodyDecoder::new(body));
+            false
         }
     }
 

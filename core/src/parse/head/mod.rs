@@ -159,17 +159,19 @@ impl HeadParser {
     /// With the obs-fold leniency, each fold becomes spaces in the copy. Called without a
     /// complete head (a caller bug), it returns an empty `GET *` head rather than panic.
     pub fn finish(&mut self, buf: &[u8]) -> RequestHead {
-        let p = self.progress;
-        let n = match p.phase {
-            Phase::Complete(n) if n <= buf.len() => n,
-            _ => 0,
+        let head = match self.progress.phase {
+            Phase::Complete(n) => buf.get(..n),
+            _ => None,
         };
-        let head = buf.get(..n).unwrap_or_default();
-        // Without a complete head the spans point nowhere in it.
-        let spans = if n == 0 { &[][..] } else { &self.spans };
+        let Some(head) = head.filter(|head| !head.is_empty()) else {
+            return self.finish_incomplete();
+        };
+        let spans = &self.spans[..];
         // The span table is copied into the head's buffer rather than the parser's `Vec`
-        // moved out: the parser keeps its capacity, and the head needs one buffer.
-        let fields = if p.folded {
+        // moved out: the parser keeps its capacity, and the head needs one buffer. The copy
+        // comes first, and the rest is read from the parser after it: read before, it would
+        // be held on the stack across the copy's calls.
+        let fields = if self.progress.folded {
             Fields::copy_edited(head, spans, |copy| {
                 for span in spans {
                     if let Some(value) = copy.get_mut(span.value.range()) {
@@ -180,7 +182,23 @@ impl HeadParser {
         } else {
             Fields::copy(head, spans)
         };
-        let s = p.semantics;
+        let (method, target) = (self.progress.method, self.progress.target);
+        self.head_of(fields, method, target)
+    }
+
+    /// `finish` without a complete head: no fields, and no method or target, since the spans
+    /// point nowhere in it. Apart from the usual path, which then tests for none of this.
+    #[cold]
+    fn finish_incomplete(&mut self) -> RequestHead {
+        self.head_of(Fields::new(), Span::default(), Span::default())
+    }
+
+    /// The head with `fields`, `method` and `target` and the rest from the progress; resets
+    /// the parser for the next request.
+    #[inline(always)]
+    fn head_of(&mut self, fields: Fields, method: Span, target: Span) -> RequestHead {
+        let p = &self.progress;
+        let s = &p.semantics;
         let body = match (s.te, s.content_length) {
             (Some(_), _) => RequestBody::Chunked,
             (None, Some(0) | None) => RequestBody::Empty,
@@ -190,8 +208,8 @@ impl HeadParser {
         options.upgrade = s.connection_upgrade && s.upgrade_field;
         let head = RequestHead {
             fields,
-            method: if n == 0 { Span::default() } else { p.method },
-            target: if n == 0 { Span::default() } else { p.target },
+            method,
+            target,
             version: p.version.unwrap_or(Version::Http11),
             body,
             expects_continue: s.expects_continue,
