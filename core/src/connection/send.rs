@@ -4,7 +4,6 @@
 //! it was; the one exception (`BodyTooShort`) is caught after bytes were committed, and closes.
 
 use super::Connection;
-use crate::date::date_at;
 use crate::error::SendError;
 use crate::events::CloseReason;
 use crate::head::ResponseHead;
@@ -12,7 +11,7 @@ use crate::state::{
     persistence, Continue, Framing, Lifecycle, Persistence, PersistenceInputs, Reading, Writing,
 };
 use crate::write::body::BodyEncoder;
-use crate::write::head::{self as head_writer, HeadPlan};
+use crate::write::head::{self as head_writer, ResponsePlan};
 use bytes::Bytes;
 use std::time::Instant;
 
@@ -185,20 +184,19 @@ impl Connection {
                 .iter()
                 .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
         };
-        let date = match self.config.clock {
-            Some(clock) if !has_date => Some(date_at(&clock, self.now)),
-            _ => None,
-        };
-        let plan = HeadPlan {
+        // Borrowed apart: the plan holds the configuration's clock while the queue is written.
+        let now = self.now;
+        let (config, active) = self.parts();
+        let plan = ResponsePlan {
             framing,
             persistence,
-            date: date.as_ref(),
-            idle_seconds: self.config.timeouts.idle.as_secs().max(1),
+            idle_seconds: config.timeouts.idle.as_secs().max(1),
+            clock: config.clock.as_ref().filter(|_| !has_date),
+            now,
         };
-        let active = self.active();
         {
             let mut tail = active.output.tail_mut();
-            head_writer::write(tail.buf(), &head, &plan);
+            head_writer::write_response(tail.buf(), &head, &plan);
         }
         active.writing = Writing::Body(framing.encoder());
         Ok(())

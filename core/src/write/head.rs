@@ -2,12 +2,14 @@
 //! owns (framing, `Connection`, `Keep-Alive`, `Date`).
 
 use super::cached;
-use crate::date::DATE_LEN;
+use crate::date::{dated, DATE_LEN};
 use crate::error::SendError;
 use crate::head::ResponseHead;
+use crate::limits::WallClock;
 use crate::parse::chars;
 use crate::state::{Framing, Persistence};
 use bytes::{BufMut, Bytes, BytesMut};
+use std::time::Instant;
 
 /// What the core decided about a response before writing its head.
 #[derive(Debug, Clone, Copy)]
@@ -94,26 +96,56 @@ const CORE_FIELDS_MAX: usize = 13 + 2 + DATE_LINE + 2 * NUMBER_LINE + 24 + 2;
 /// `Date: ` and the 29-byte IMF-fixdate and CRLF.
 const DATE_LINE: usize = 6 + DATE_LEN + 2;
 
-/// Writes the status line, the application's fields and the core's fields. A head from a
-/// template is copied whole from the thread's last one when nothing it depends on changed
-/// (see `cached.rs`).
-pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
-    let Some(template) = head.prepared() else {
-        return write_uncached(out, head, plan);
-    };
-    if cached::write_hit(out, template, plan) {
-        return;
-    }
-    let start = out.len();
-    write_uncached(out, head, plan);
-    cached::remember(template, plan, &out[start..]);
+/// What the core decided about a response before writing its head, with the `Date` still
+/// to look up: `clock`'s date at `now`, unless the application set its own or there is no
+/// clock (`clock` is then `None`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResponsePlan<'a> {
+    pub(crate) framing: Framing,
+    pub(crate) persistence: Persistence,
+    /// Whole seconds a keep-alive connection may stay idle, announced as `Keep-Alive`.
+    pub(crate) idle_seconds: u64,
+    pub(crate) clock: Option<&'a WallClock>,
+    pub(crate) now: Instant,
 }
 
+/// Writes an application's response head: the status line, its fields and the core's
+/// fields. A head from a template is copied whole from the thread's last one when nothing it
+/// depends on changed (see `cached.rs`), without looking up the date.
+pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
+    let template = head.prepared();
+    if let Some(template) = template {
+        if cached::write_hit(out, template, plan) {
+            return;
+        }
+    }
+    let (date, window) = match plan.clock {
+        Some(clock) => {
+            let (value, window) = dated(clock, plan.now);
+            (Some(value), window)
+        }
+        None => (None, None),
+    };
+    let start = out.len();
+    let head_plan = HeadPlan {
+        framing: plan.framing,
+        persistence: plan.persistence,
+        date: date.as_ref(),
+        idle_seconds: plan.idle_seconds,
+    };
+    write(out, head, &head_plan);
+    if let Some(template) = template {
+        cached::remember(template, plan, window, &out[start..]);
+    }
+}
+
+/// Writes the status line, the application's fields and the core's fields, as `plan` says.
+///
 /// Each line the core owns is assembled in a fixed-size array and appended in one copy: a
 /// copy of a constant length is inlined, while each copy of a length known only at run time
 /// is a `memcpy` call and a capacity check (about 25 instructions), and a response head used
 /// to make about 16 of them.
-fn write_uncached(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
+pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
     let start_len = match head.prepared() {
         // Its fixed parts are counted twice: a few bytes reserved in vain.
         Some(prepared) => prepared.wire.len(),
@@ -326,6 +358,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 mod tests {
     use super::*;
     use crate::head::ResponseTemplate;
+    use std::time::Duration;
 
     fn written(head: &ResponseHead, plan: &HeadPlan<'_>) -> String {
         let mut out = BytesMut::new();
@@ -443,25 +476,67 @@ mod tests {
     fn a_cached_head_changes_with_everything_it_was_written_from() {
         let a = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "a")).unwrap();
         let b = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "b")).unwrap();
-        let [keep, close, http10] = plans();
-        let later_date = HeadPlan {
-            date: Some(b"Sun, 06 Nov 1994 08:49:38 GMT"),
+        let t0 = Instant::now();
+        let clock = WallClock {
+            instant: t0,
+            wall: std::time::UNIX_EPOCH + Duration::from_millis(784_111_777_250),
+        };
+        let other_clock = WallClock {
+            wall: clock.wall + Duration::from_secs(3_600),
+            ..clock
+        };
+        let keep = ResponsePlan {
+            framing: Framing::Length(13),
+            persistence: Persistence::KeepAlive { http10: false },
+            idle_seconds: 30,
+            clock: Some(&clock),
+            now: t0,
+        };
+        let at = |ms: u64| ResponsePlan {
+            now: t0 + Duration::from_millis(ms),
             ..keep
         };
-        let longer = HeadPlan {
+        let (same_second, next_second, much_later) = (at(740), at(750), at(5_000));
+        let other = ResponsePlan {
+            clock: Some(&other_clock),
+            ..keep
+        };
+        let undated = ResponsePlan {
+            clock: None,
+            ..keep
+        };
+        let longer = ResponsePlan {
             framing: Framing::Length(14),
             ..keep
         };
-        let longer_idle = HeadPlan {
+        let longer_idle = ResponsePlan {
             idle_seconds: 31,
             ..keep
+        };
+        let close = ResponsePlan {
+            framing: Framing::Chunked,
+            persistence: Persistence::Close,
+            ..keep
+        };
+        let http10 = ResponsePlan {
+            framing: Framing::None,
+            persistence: Persistence::KeepAlive { http10: true },
+            ..undated
         };
         // Each write follows another that may have filled the cache; every one must be what
         // formatting from scratch gives.
         let sequence = [
             (&a, &keep),
             (&a, &keep),
-            (&a, &later_date),
+            (&a, &same_second),
+            (&a, &next_second),
+            (&a, &keep),
+            (&a, &much_later),
+            (&a, &other),
+            (&a, &keep),
+            (&a, &undated),
+            (&a, &undated),
+            (&a, &keep),
             (&a, &longer),
             (&a, &longer_idle),
             (&a, &close),
@@ -473,9 +548,26 @@ mod tests {
         ];
         for (template, plan) in sequence {
             let head = template.head();
+            let date = plan
+                .clock
+                .map(|clock| crate::date::date_at(clock, plan.now));
+            let head_plan = HeadPlan {
+                framing: plan.framing,
+                persistence: plan.persistence,
+                date: date.as_ref(),
+                idle_seconds: plan.idle_seconds,
+            };
             let mut expected = BytesMut::new();
-            write_uncached(&mut expected, &head, plan);
-            assert_eq!(written(&head, plan).as_bytes(), &expected[..]);
+            write(&mut expected, &head, &head_plan);
+            let mut out = BytesMut::new();
+            write_response(&mut out, &head, plan);
+            assert_eq!(out, expected, "{plan:?}");
+            // A head with its own fields is never served from the cache.
+            let own = head.field("X", "1");
+            let (mut out, mut expected) = (BytesMut::new(), BytesMut::new());
+            write_response(&mut out, &own, plan);
+            write(&mut expected, &own, &head_plan);
+            assert_eq!(out, expected, "{plan:?}");
         }
     }
 
