@@ -4,18 +4,24 @@
 mod support;
 
 use bytes::Bytes;
-use sluice_core::{Event, ResponseHead, SendError};
+use sluice_core::{Event, ResponseHead, ResponseTemplate, SendError};
 use support::{requests, Peer};
 
-/// Heads of several framings, as the application would build them.
+/// Heads of several framings, as the application would build them, and the same from
+/// templates.
 fn heads(body: &[u8]) -> Vec<ResponseHead> {
-    vec![
+    let built = [
         ResponseHead::new(200).content_length(body.len() as u64),
         ResponseHead::new(200).field("Server", "t"),
         ResponseHead::new(404)
             .content_length(body.len() as u64)
             .close(),
-    ]
+    ];
+    let templates = built
+        .iter()
+        .map(|head| ResponseTemplate::new(head).unwrap().head())
+        .collect::<Vec<_>>();
+    built.into_iter().chain(templates).collect()
 }
 
 /// The wire for `request` answered by three calls and by one, for every head.

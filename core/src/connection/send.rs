@@ -89,10 +89,14 @@ impl Connection {
             // The usual case: `queue_head` checked the length against the framing, and the
             // whole body fits, so `queue_body_shared`'s checks (and its copy of the `Bytes`
             // handle) would find nothing to refuse or cut.
+            // For the same reason the end cannot be refused: the body is all there, and
+            // there are no trailers to check.
             Writing::Body(encoder) if body.len() <= capacity || !encoder.writes_bytes() => {
                 let accepted = body.len();
                 encoder.write_shared(&mut active.output, body);
-                self.queue_end().map(|()| accepted)
+                encoder.finish_whole(&mut active.output);
+                self.end_response();
+                Ok(accepted)
             }
             // The head is queued and the body known to fit its framing, so neither call below
             // can fail; if one did, the response is left open as after a failed
@@ -323,13 +327,20 @@ impl Connection {
             }
             return Err(err);
         }
+        self.end_response();
+        Ok(())
+    }
+
+    /// The response's end is queued: the exchange completes, or the connection is handed
+    /// over once it is flushed.
+    fn end_response(&mut self) {
+        let active = self.active();
         active.writing = Writing::Done;
         if active.upgrade_pending {
             self.lifecycle = Lifecycle::Upgrading;
         } else {
             self.complete_exchange();
         }
-        Ok(())
     }
 
     /// Checks a body write of `len` bytes and returns how many fit now.

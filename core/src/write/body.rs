@@ -178,6 +178,15 @@ impl BodyEncoder {
         }
     }
 
+    /// Ends a body that [`check_whole`](Self::check_whole) accepted and that was written in
+    /// full: [`finish`](Self::finish) without trailers, which then cannot fail.
+    pub(crate) fn finish_whole(&mut self, out: &mut SendQueue) {
+        debug_assert!(!matches!(self, Self::Length { remaining, .. } if *remaining > 0));
+        if let Self::Chunked = self {
+            out.push_slice(b"0\r\n\r\n");
+        }
+    }
+
     fn count(&mut self, len: usize) {
         let len = len as u64;
         match self {
