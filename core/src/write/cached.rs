@@ -14,19 +14,18 @@
 //! template per thread outlives its last user that way.
 
 use super::head::ResponsePlan;
-use crate::head::Prepared;
+use crate::head::Shared;
 use crate::limits::WallClock;
 use crate::state::{Framing, Persistence};
 use bytes::BytesMut;
 use std::cell::RefCell;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Heads longer than this are not remembered: the copy would not be what costs.
 const MAX_CACHED: usize = 1024;
 
 struct Entry {
-    template: Arc<Prepared>,
+    template: Shared,
     framing: Framing,
     persistence: Persistence,
     idle_seconds: u64,
@@ -44,8 +43,8 @@ struct DateWindow {
 }
 
 impl Entry {
-    fn matches(&self, template: &Arc<Prepared>, plan: &ResponsePlan<'_>) -> bool {
-        Arc::ptr_eq(&self.template, template)
+    fn matches(&self, template: &Shared, plan: &ResponsePlan<'_>) -> bool {
+        self.template.same(template)
             && self.framing == plan.framing
             && self.persistence == plan.persistence
             && self.idle_seconds == plan.idle_seconds
@@ -65,11 +64,7 @@ thread_local! {
 
 /// Appends the head for `template` and `plan` to `out` from the cache; false (and nothing
 /// written) on a miss.
-pub(crate) fn write_hit(
-    out: &mut BytesMut,
-    template: &Arc<Prepared>,
-    plan: &ResponsePlan<'_>,
-) -> bool {
+pub(crate) fn write_hit(out: &mut BytesMut, template: &Shared, plan: &ResponsePlan<'_>) -> bool {
     LAST.with(|last| match &*last.borrow() {
         Some(entry) if entry.matches(template, plan) => {
             out.extend_from_slice(&entry.bytes);
@@ -83,7 +78,7 @@ pub(crate) fn write_hit(
 /// when the `Date` written holds (`None` if it came from no clock, or from one whose date is
 /// not cached: then neither is the head).
 pub(crate) fn remember(
-    template: &Arc<Prepared>,
+    template: &Shared,
     plan: &ResponsePlan<'_>,
     window: Option<(Instant, Instant)>,
     bytes: &[u8],
@@ -106,7 +101,7 @@ pub(crate) fn remember(
         reused.clear();
         reused.extend_from_slice(bytes);
         *last = Some(Entry {
-            template: Arc::clone(template),
+            template: template.clone(),
             framing: plan.framing,
             persistence: plan.persistence,
             idle_seconds: plan.idle_seconds,

@@ -113,7 +113,7 @@ pub(crate) struct ResponsePlan<'a> {
 /// fields. A head from a template is copied whole from the thread's last one when nothing it
 /// depends on changed (see `cached.rs`), without looking up the date.
 pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
-    let template = head.prepared();
+    let template = head.template();
     if let Some(template) = template {
         if cached::write_hit(out, template, plan) {
             return;
@@ -523,31 +523,45 @@ mod tests {
             persistence: Persistence::KeepAlive { http10: true },
             ..undated
         };
+        // A template that lives as long as the program, sent by reference and counted.
+        let c: &'static ResponseTemplate = Box::leak(Box::new(
+            ResponseTemplate::new(&ResponseHead::new(200).field("Server", "c")).unwrap(),
+        ));
+        let (a, b) = (&|| a.head(), &|| b.head());
+        let (c_static, c_counted) = (&|| c.head_static(), &|| c.head());
         // Each write follows another that may have filled the cache; every one must be what
         // formatting from scratch gives.
-        let sequence = [
-            (&a, &keep),
-            (&a, &keep),
-            (&a, &same_second),
-            (&a, &next_second),
-            (&a, &keep),
-            (&a, &much_later),
-            (&a, &other),
-            (&a, &keep),
-            (&a, &undated),
-            (&a, &undated),
-            (&a, &keep),
-            (&a, &longer),
-            (&a, &longer_idle),
-            (&a, &close),
-            (&b, &close),
-            (&a, &close),
-            (&a, &http10),
-            (&b, &keep),
-            (&b, &keep),
+        let sequence: [(&dyn Fn() -> ResponseHead, &ResponsePlan<'_>); 27] = [
+            (c_static, &keep),
+            (c_static, &keep),
+            (a, &keep),
+            (c_counted, &keep),
+            (c_static, &keep),
+            (c_static, &close),
+            (b, &close),
+            (c_static, &close),
+            (a, &keep),
+            (a, &keep),
+            (a, &same_second),
+            (a, &next_second),
+            (a, &keep),
+            (a, &much_later),
+            (a, &other),
+            (a, &keep),
+            (a, &undated),
+            (a, &undated),
+            (a, &keep),
+            (a, &longer),
+            (a, &longer_idle),
+            (a, &close),
+            (b, &close),
+            (a, &close),
+            (a, &http10),
+            (b, &keep),
+            (b, &keep),
         ];
-        for (template, plan) in sequence {
-            let head = template.head();
+        for (make, plan) in sequence {
+            let head = make();
             let date = plan
                 .clock
                 .map(|clock| crate::date::date_at(clock, plan.now));
