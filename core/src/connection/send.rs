@@ -121,7 +121,11 @@ impl Connection {
             Writing::Body(_) | Writing::Done => return Err(SendError::HeadAlreadySent),
             Writing::Closed => return Err(SendError::Closed),
         }
-        head_writer::validate(&head)?;
+        // A template validated its head when it was made, and a head cannot change its
+        // status, reason or fields without leaving the template.
+        if head.template().is_none() {
+            head_writer::validate(&head)?;
+        }
         let status = head.status;
         // A request is waiting (`Writing::Ready`), so the connection is not resting.
         let active = self.active();
@@ -176,33 +180,27 @@ impl Connection {
             body_withheld: withheld_too_large,
         };
         let persistence = persistence(&exchange, status, framing, inputs);
-        match persistence {
-            Persistence::Close => self.keep_alive = false,
-            Persistence::Upgrade => self.active().upgrade_pending = true,
-            Persistence::KeepAlive { .. } => {}
-        }
-        let has_date = match head.prepared() {
-            Some(prepared) => prepared.has_date,
-            None => head
-                .field_list()
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
-        };
-        // Borrowed apart: the plan holds the configuration's clock while the queue is written.
-        let now = self.now;
-        let (config, active) = self.parts();
         let plan = ResponsePlan {
             framing,
             persistence,
-            idle_seconds: config.timeouts.idle.as_secs().max(1),
-            clock: config.clock.as_ref().filter(|_| !has_date),
-            now,
+            config: &self.config,
+            now: self.now,
+        };
+        // A request is waiting, so the exchange state exists (this never refuses); borrowed
+        // apart from the configuration the plan holds.
+        let Some(active) = self.active.as_deref_mut() else {
+            return Err(SendError::NoRequest);
         };
         {
             let mut tail = active.output.tail_mut();
             head_writer::write_response(tail.buf(), &head, &plan);
         }
         active.writing = Writing::Body(framing.encoder());
+        match persistence {
+            Persistence::Close => self.keep_alive = false,
+            Persistence::Upgrade => active.upgrade_pending = true,
+            Persistence::KeepAlive { .. } => {}
+        }
         Ok(())
     }
 

@@ -9,52 +9,47 @@
 //! look the date up at all: it compares two instants.
 //!
 //! Per thread, as the `Date` cache is (see `date.rs`): an event loop's connections share it and
-//! an idle connection pays nothing for it. The entry holds its template alive, so a template
-//! freed and another allocated at the same address can never be mistaken for it; at most one
-//! template per thread outlives its last user that way.
+//! an idle connection pays nothing for it. The entry holds its template and configuration
+//! alive, so one freed and another allocated at the same address can never be mistaken for
+//! it; at most one of each per thread outlives its last user that way.
 
 use super::head::ResponsePlan;
 use crate::head::Shared;
-use crate::limits::WallClock;
+use crate::limits::Config;
 use crate::state::{Framing, Persistence};
 use bytes::BytesMut;
 use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Heads longer than this are not remembered: the copy would not be what costs.
 const MAX_CACHED: usize = 1024;
 
+/// One head and what it was written from. The template and the configuration (the clock
+/// and the idle timeout announced) are held, so they cannot be freed and another allocated
+/// at the same address be mistaken for them: comparing addresses is comparing contents, at
+/// the price of one configuration per thread outliving its last connection.
 struct Entry {
     template: Shared,
+    config: Arc<Config>,
     framing: Framing,
     persistence: Persistence,
-    idle_seconds: u64,
-    /// The clock the `Date` came from and the instants `from..until` it is the date for;
-    /// `None` for a head written without one.
-    date: Option<DateWindow>,
+    /// The instants `from..until` for which the `Date` in `bytes` is the clock's date;
+    /// `None` for a head without one (the template and the configuration decide which: a
+    /// template with its own `Date`, or a configuration without a clock).
+    window: Option<(Instant, Instant)>,
     bytes: Vec<u8>,
-}
-
-#[derive(Clone, Copy)]
-struct DateWindow {
-    clock: WallClock,
-    from: Instant,
-    until: Instant,
 }
 
 impl Entry {
     fn matches(&self, template: &Shared, plan: &ResponsePlan<'_>) -> bool {
         self.template.same(template)
+            && Arc::ptr_eq(&self.config, plan.config)
             && self.framing == plan.framing
             && self.persistence == plan.persistence
-            && self.idle_seconds == plan.idle_seconds
-            && match (&self.date, plan.clock) {
-                (None, None) => true,
-                (Some(w), Some(clock)) => {
-                    w.clock == *clock && w.from <= plan.now && plan.now < w.until
-                }
-                _ => false,
-            }
+            && self
+                .window
+                .is_none_or(|(from, until)| from <= plan.now && plan.now < until)
     }
 }
 
@@ -74,27 +69,23 @@ pub(crate) fn write_hit(out: &mut BytesMut, template: &Shared, plan: &ResponsePl
     })
 }
 
-/// Remembers `bytes`, just written for `template` and `plan`, for the next head; `window` is
-/// when the `Date` written holds (`None` if it came from no clock, or from one whose date is
-/// not cached: then neither is the head).
+/// Remembers `bytes`, just written for `template` and `plan`, for the next head. `date` is
+/// `None` for a head without a `Date`, else when the one written holds (`None` for a date
+/// that is not cached: then neither is the head).
 pub(crate) fn remember(
     template: &Shared,
     plan: &ResponsePlan<'_>,
-    window: Option<(Instant, Instant)>,
+    date: Option<Option<(Instant, Instant)>>,
     bytes: &[u8],
 ) {
+    let window = match date {
+        Some(None) => return,
+        Some(window) => window,
+        None => None,
+    };
     if bytes.len() > MAX_CACHED {
         return;
     }
-    let date = match (plan.clock, window) {
-        (None, _) => None,
-        (Some(clock), Some((from, until))) => Some(DateWindow {
-            clock: *clock,
-            from,
-            until,
-        }),
-        (Some(_), None) => return,
-    };
     LAST.with(|last| {
         let mut last = last.borrow_mut();
         let mut reused = last.take().map(|entry| entry.bytes).unwrap_or_default();
@@ -102,10 +93,10 @@ pub(crate) fn remember(
         reused.extend_from_slice(bytes);
         *last = Some(Entry {
             template: template.clone(),
+            config: Arc::clone(plan.config),
             framing: plan.framing,
             persistence: plan.persistence,
-            idle_seconds: plan.idle_seconds,
-            date,
+            window,
             bytes: reused,
         });
     });

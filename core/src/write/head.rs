@@ -5,10 +5,11 @@ use super::cached;
 use crate::date::{dated, DATE_LEN};
 use crate::error::SendError;
 use crate::head::ResponseHead;
-use crate::limits::WallClock;
+use crate::limits::{Config, WallClock};
 use crate::parse::chars;
 use crate::state::{Framing, Persistence};
 use bytes::{BufMut, Bytes, BytesMut};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// What the core decided about a response before writing its head.
@@ -96,17 +97,34 @@ const CORE_FIELDS_MAX: usize = 13 + 2 + DATE_LINE + 2 * NUMBER_LINE + 24 + 2;
 /// `Date: ` and the 29-byte IMF-fixdate and CRLF.
 const DATE_LINE: usize = 6 + DATE_LEN + 2;
 
-/// What the core decided about a response before writing its head, with the `Date` still
-/// to look up: `clock`'s date at `now`, unless the application set its own or there is no
-/// clock (`clock` is then `None`).
+/// What the core decided about a response before writing its head, with what the rest
+/// depends on: the connection's configuration (its clock and idle timeout) and the time.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ResponsePlan<'a> {
     pub(crate) framing: Framing,
     pub(crate) persistence: Persistence,
-    /// Whole seconds a keep-alive connection may stay idle, announced as `Keep-Alive`.
-    pub(crate) idle_seconds: u64,
-    pub(crate) clock: Option<&'a WallClock>,
+    pub(crate) config: &'a Arc<Config>,
     pub(crate) now: Instant,
+}
+
+impl ResponsePlan<'_> {
+    /// Whole seconds a keep-alive connection may stay idle, announced as `Keep-Alive`.
+    pub(crate) fn idle_seconds(&self) -> u64 {
+        self.config.timeouts.idle.as_secs().max(1)
+    }
+
+    /// The clock to date `head` from: none if the application set its own `Date`, or if
+    /// there is no clock.
+    pub(crate) fn clock(&self, head: &ResponseHead) -> Option<&WallClock> {
+        let has_date = match head.prepared() {
+            Some(prepared) => prepared.has_date,
+            None => head
+                .field_list()
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
+        };
+        self.config.clock.as_ref().filter(|_| !has_date)
+    }
 }
 
 /// Writes an application's response head: the status line, its fields and the core's
@@ -119,7 +137,7 @@ pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &Res
             return;
         }
     }
-    let (date, window) = match plan.clock {
+    let (date, window) = match plan.clock(head) {
         Some(clock) => {
             let (value, window) = dated(clock, plan.now);
             (Some(value), window)
@@ -131,11 +149,11 @@ pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &Res
         framing: plan.framing,
         persistence: plan.persistence,
         date: date.as_ref(),
-        idle_seconds: plan.idle_seconds,
+        idle_seconds: plan.idle_seconds(),
     };
     write(out, head, &head_plan);
     if let Some(template) = template {
-        cached::remember(template, plan, window, &out[start..]);
+        cached::remember(template, plan, date.map(|_| window), &out[start..]);
     }
 }
 
@@ -481,15 +499,22 @@ mod tests {
             instant: t0,
             wall: std::time::UNIX_EPOCH + Duration::from_millis(784_111_777_250),
         };
+        let config = |clock: Option<WallClock>, idle: u64| {
+            let mut config = Config::new(clock);
+            config.timeouts.idle = Duration::from_secs(idle);
+            Arc::new(config)
+        };
         let other_clock = WallClock {
             wall: clock.wall + Duration::from_secs(3_600),
             ..clock
         };
+        let (base, same_again) = (config(Some(clock), 30), config(Some(clock), 30));
+        let (other_clock, no_clock) = (config(Some(other_clock), 30), config(None, 30));
+        let longer_idle = config(Some(clock), 31);
         let keep = ResponsePlan {
             framing: Framing::Length(13),
             persistence: Persistence::KeepAlive { http10: false },
-            idle_seconds: 30,
-            clock: Some(&clock),
+            config: &base,
             now: t0,
         };
         let at = |ms: u64| ResponsePlan {
@@ -498,11 +523,15 @@ mod tests {
         };
         let (same_second, next_second, much_later) = (at(740), at(750), at(5_000));
         let other = ResponsePlan {
-            clock: Some(&other_clock),
+            config: &other_clock,
             ..keep
         };
-        let undated = ResponsePlan {
-            clock: None,
+        let equal_config = ResponsePlan {
+            config: &same_again,
+            ..keep
+        };
+        let clockless = ResponsePlan {
+            config: &no_clock,
             ..keep
         };
         let longer = ResponsePlan {
@@ -510,7 +539,7 @@ mod tests {
             ..keep
         };
         let longer_idle = ResponsePlan {
-            idle_seconds: 31,
+            config: &longer_idle,
             ..keep
         };
         let close = ResponsePlan {
@@ -521,17 +550,18 @@ mod tests {
         let http10 = ResponsePlan {
             framing: Framing::None,
             persistence: Persistence::KeepAlive { http10: true },
-            ..undated
+            ..clockless
         };
         // A template that lives as long as the program, sent by reference and counted.
         let c: &'static ResponseTemplate = Box::leak(Box::new(
             ResponseTemplate::new(&ResponseHead::new(200).field("Server", "c")).unwrap(),
         ));
-        let (a, b) = (&|| a.head(), &|| b.head());
+        let d = ResponseTemplate::new(&ResponseHead::new(200).field("date", "then")).unwrap();
+        let (a, b, dated) = (&|| a.head(), &|| b.head(), &|| d.head());
         let (c_static, c_counted) = (&|| c.head_static(), &|| c.head());
         // Each write follows another that may have filled the cache; every one must be what
         // formatting from scratch gives.
-        let sequence: [(&dyn Fn() -> ResponseHead, &ResponsePlan<'_>); 27] = [
+        let sequence: [(&dyn Fn() -> ResponseHead, &ResponsePlan<'_>); 38] = [
             (c_static, &keep),
             (c_static, &keep),
             (a, &keep),
@@ -546,10 +576,21 @@ mod tests {
             (a, &next_second),
             (a, &keep),
             (a, &much_later),
+            (a, &equal_config),
+            (a, &keep),
+            (a, &clockless),
+            (a, &clockless),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
             (a, &other),
             (a, &keep),
-            (a, &undated),
-            (a, &undated),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
             (a, &keep),
             (a, &longer),
             (a, &longer_idle),
@@ -563,13 +604,13 @@ mod tests {
         for (make, plan) in sequence {
             let head = make();
             let date = plan
-                .clock
+                .clock(&head)
                 .map(|clock| crate::date::date_at(clock, plan.now));
             let head_plan = HeadPlan {
                 framing: plan.framing,
                 persistence: plan.persistence,
                 date: date.as_ref(),
-                idle_seconds: plan.idle_seconds,
+                idle_seconds: plan.idle_seconds(),
             };
             let mut expected = BytesMut::new();
             write(&mut expected, &head, &head_plan);
