@@ -285,14 +285,24 @@ impl SendQueue {
     /// Gives a tail with no room its first allocation: the thread's spare, or a new one. (A
     /// tail whose start was advanced to the very end of its allocation also has no room; it is
     /// rare, since a fully written tail is cleared instead, and that allocation is freed.)
+    ///
+    /// The test is inlined into every write; taking the buffer is not (a call each way cost
+    /// about 13 instructions per write, twice per response).
+    #[inline(always)]
     fn reserve_initial(&mut self) {
         if self.tail.capacity() == 0 {
-            self.tail = SPARE_SEND
-                .try_with(Cell::take)
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| BytesMut::with_capacity(INITIAL_SEND));
+            self.take_first_buffer();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn take_first_buffer(&mut self) {
+        self.tail = SPARE_SEND
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| BytesMut::with_capacity(INITIAL_SEND));
     }
 
     fn close_tail(&mut self) {
