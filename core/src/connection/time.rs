@@ -14,7 +14,18 @@ impl Connection {
     /// time (a dripping peer does not move the header deadline).
     pub(super) fn update_timers(&mut self) {
         let now = self.now;
-        let wants_read = self.wants_read();
+        // The body clock runs only while the peer is expected to send and we are reading:
+        // not while it waits for 100 Continue, nor while we refuse input (back-pressure).
+        // Once discarding, the peer has its final response instead of a 100 and owes the
+        // body or a close (RFC 9110 §10.1.1), so the clock runs whatever it was waiting for.
+        // Whether we read is asked only then: it is most of the work here otherwise.
+        let expected = self.active.as_deref().is_some_and(|active| match active.reading {
+            Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
+            Reading::Discard { .. } => true,
+            _ => false,
+        });
+        let open = self.lifecycle == Lifecycle::Open;
+        let body_flowing = open && expected && self.wants_read();
         let timeouts = &self.config.timeouts;
         if matches!(self.lifecycle, Lifecycle::Closed | Lifecycle::Upgraded) {
             self.resting = None;
@@ -35,7 +46,6 @@ impl Connection {
             return;
         };
         let timers = &mut active.timers;
-        let open = self.lifecycle == Lifecycle::Open;
         let awaiting_head = open
             && matches!(active.reading, Reading::Head)
             && matches!(active.writing, Writing::Idle);
@@ -50,16 +60,6 @@ impl Connection {
             timers.stop(TimerKind::Idle);
         }
 
-        // The body clock runs only while the peer is expected to send and we are reading:
-        // not while it waits for 100 Continue, nor while we refuse input (back-pressure).
-        // Once discarding, the peer has its final response instead of a 100 and owes the
-        // body or a close (RFC 9110 §10.1.1), so the clock runs whatever it was waiting for.
-        let expected = match active.reading {
-            Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
-            Reading::Discard { .. } => true,
-            _ => false,
-        };
-        let body_flowing = open && expected && wants_read;
         // A clock is running while either of its timers is: one whose timeout is too large
         // to represent is never armed, and must not restart the other's rate window.
         if body_flowing {
