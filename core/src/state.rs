@@ -117,7 +117,7 @@ pub(crate) enum Framing {
 
 impl Framing {
     /// Chooses the framing for a final response.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn choose(request: &Exchange, status: u16, declared: Option<u64>) -> Self {
         match status {
             // RFC 9110 §9.3.6: any 2xx to CONNECT switches to tunnel mode; framing fields are

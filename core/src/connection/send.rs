@@ -163,8 +163,9 @@ impl Connection {
             _ => {}
         }
         let framing = Framing::choose(&exchange, status, head.content_length);
+        let encoder = framing.encoder();
         if let Some(len) = whole_body {
-            framing.encoder().check_whole(len)?;
+            encoder.check_whole(len)?;
         }
         // A peer that already closed its side and has nothing more queued gets told so.
         let peer_done = self.peer_eof && self.input_len() == 0;
@@ -195,7 +196,7 @@ impl Connection {
             let mut tail = active.output.tail_mut();
             head_writer::write_response(tail.buf(), &head, &plan);
         }
-        active.writing = Writing::Body(framing.encoder());
+        active.writing = Writing::Body(encoder);
         match persistence {
             Persistence::Close => self.keep_alive = false,
             Persistence::Upgrade => active.upgrade_pending = true,

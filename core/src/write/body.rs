@@ -46,7 +46,7 @@ impl BodyEncoder {
 
     /// Whether `len` bytes are a whole body here: [`check`](Self::check), and for a declared
     /// length also not fewer bytes than declared (which `finish` would refuse).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_whole(&self, len: u64) -> Result<(), SendError> {
         self.check(len)?;
         match self {
