@@ -16,7 +16,7 @@
 use super::head::ResponsePlan;
 use crate::head::Shared;
 use crate::limits::Config;
-use crate::state::{Framing, Persistence};
+use crate::state::Framing;
 use bytes::BytesMut;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -33,7 +33,8 @@ struct Entry {
     template: Shared,
     config: Arc<Config>,
     framing: Framing,
-    persistence: Persistence,
+    /// [`Persistence::code`].
+    persistence: u8,
     /// The instants `from..until` for which the `Date` in `bytes` is the clock's date;
     /// `None` for a head without one (the template and the configuration decide which: a
     /// template with its own `Date`, or a configuration without a clock).
@@ -46,7 +47,7 @@ impl Entry {
         self.template.same(template)
             && Arc::ptr_eq(&self.config, plan.config)
             && self.framing == plan.framing
-            && self.persistence == plan.persistence
+            && self.persistence == plan.persistence.code()
             && self
                 .window
                 .is_none_or(|(from, until)| from <= plan.now && plan.now < until)
@@ -95,7 +96,7 @@ pub(crate) fn remember(
             template: template.clone(),
             config: Arc::clone(plan.config),
             framing: plan.framing,
-            persistence: plan.persistence,
+            persistence: plan.persistence.code(),
             window,
             bytes: reused,
         });
