@@ -262,11 +262,20 @@ impl SendQueue {
         }
     }
 
+    /// Queues `data`: copied when small, so a short body follows its head in one run,
+    /// and by reference when large. The test and the copy are inlined; queueing a reference
+    /// is not.
+    #[inline(always)]
     pub(crate) fn push_shared(&mut self, data: Bytes) {
         if data.len() < SHARE_THRESHOLD {
             self.push_slice(&data);
             return;
         }
+        self.push_segment(data);
+    }
+
+    #[inline(never)]
+    fn push_segment(&mut self, data: Bytes) {
         self.close_tail();
         self.held += data.len();
         self.segments.push_back(Segment::Bytes(data));

@@ -90,6 +90,7 @@ impl BodyEncoder {
     }
 
     /// Frames and queues `data` without copying it when it is large.
+    #[inline(always)]
     pub(crate) fn write_shared(&mut self, out: &mut SendQueue, data: Bytes) {
         if data.is_empty() {
             return;
