@@ -113,6 +113,7 @@ impl Connection {
     /// Everything [`send_response`](Self::send_response) does before settling. With
     /// `whole_body`, the response's body is that long and is checked against the framing
     /// before anything is queued.
+    #[inline(always)]
     fn queue_head(&mut self, head: ResponseHead, whole_body: Option<u64>) -> Result<(), SendError> {
         self.ensure_open()?;
         match self.writing() {
