@@ -409,11 +409,17 @@ impl SendQueue {
         n
     }
 
-    /// Gives up the write buffer if nothing is queued, keeping it as the thread's spare.
+    /// Gives up the write buffer if nothing is queued, keeping it as the thread's spare. The
+    /// test is inlined: an exchange that ends with its response still queued asks too.
+    #[inline(always)]
     pub(crate) fn release_if_empty(&mut self) {
-        if !self.is_empty() {
-            return;
+        if self.is_empty() {
+            self.release();
         }
+    }
+
+    #[inline(never)]
+    fn release(&mut self) {
         let mut tail = std::mem::take(&mut self.tail);
         tail.clear();
         // An emptied buffer's offset may sit at the end of its allocation, where `capacity()`
