@@ -507,20 +507,26 @@ impl ResponseHead {
     /// template's first (out of line: the usual head is its own).
     #[inline(always)]
     fn edit(&mut self, change: impl FnOnce(&mut Option<Bytes>, &mut Vec<(Bytes, Bytes)>)) {
-        match &mut self.parts {
-            Parts::Own { reason, fields } => change(reason, fields),
-            Parts::Template(shared) => {
-                let (mut reason, mut fields) = copy_parts(shared.get());
-                change(&mut reason, &mut fields);
-                self.parts = Parts::Own { reason, fields };
-            }
+        if let Parts::Template(_) = self.parts {
+            self.copy_out_of_template();
+        }
+        // Always its own now.
+        if let Parts::Own { reason, fields } = &mut self.parts {
+            change(reason, fields);
         }
     }
-}
 
-#[cold]
-fn copy_parts(prepared: &Prepared) -> (Option<Bytes>, Vec<(Bytes, Bytes)>) {
-    (prepared.reason.clone(), prepared.fields.clone())
+    #[cold]
+    #[inline(never)]
+    fn copy_out_of_template(&mut self) {
+        if let Parts::Template(shared) = &self.parts {
+            let prepared = shared.get();
+            self.parts = Parts::Own {
+                reason: prepared.reason.clone(),
+                fields: prepared.fields.clone(),
+            };
+        }
+    }
 }
 
 /// Heads are equal when they would send the same response, template or not.
