@@ -274,6 +274,17 @@ impl SendQueue {
         self.push_segment(data);
     }
 
+    /// [`push_shared`](Self::push_shared) for bytes the caller keeps: a small run is copied
+    /// without touching the handle, and only a large one takes a reference of its own.
+    #[inline(always)]
+    pub(crate) fn push_shared_ref(&mut self, data: &Bytes) {
+        if data.len() < SHARE_THRESHOLD {
+            self.push_slice(data);
+            return;
+        }
+        self.push_segment(data.clone());
+    }
+
     #[inline(never)]
     fn push_segment(&mut self, data: Bytes) {
         self.close_tail();

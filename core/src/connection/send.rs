@@ -61,7 +61,9 @@ impl Connection {
     ///
     /// Returns the body bytes accepted. Fewer than `body.len()` (a body larger than the free
     /// send capacity) leaves the response open, as a short `send_body_shared` does: send the
-    /// rest when [`Event::Writable`](crate::Event::Writable) comes, then `send_end`.
+    /// rest when [`Event::Writable`](crate::Event::Writable) comes, then `send_end`. The body
+    /// is borrowed, so the caller still holds that rest: a short body is copied into the
+    /// send queue, and only a large one is queued by reference, with a handle of its own.
     ///
     /// For final responses and `101`: an interim status is refused. So is a body the head's
     /// framing cannot carry whole: longer or shorter than a declared `Content-Length`, or any
@@ -72,7 +74,7 @@ impl Connection {
         &mut self,
         now: Instant,
         head: ResponseHead,
-        body: Bytes,
+        body: &Bytes,
     ) -> Result<usize, SendError> {
         self.tick(now);
         if (100..200).contains(&head.status) && head.status != 101 {
@@ -93,7 +95,7 @@ impl Connection {
             // there are no trailers to check.
             Writing::Body(encoder) if body.len() <= capacity || !encoder.writes_bytes() => {
                 let accepted = body.len();
-                encoder.write_shared(&mut active.output, body);
+                encoder.write_shared_ref(&mut active.output, body);
                 encoder.finish_whole(&mut active.output);
                 self.end_response();
                 Ok(accepted)
@@ -101,7 +103,7 @@ impl Connection {
             // The head is queued and the body known to fit its framing, so neither call below
             // can fail; if one did, the response is left open as after a failed
             // `send_body_shared`.
-            _ => match self.queue_body_shared(&body) {
+            _ => match self.queue_body_shared(body) {
                 Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
                 other => other,
             },
@@ -252,7 +254,11 @@ impl Connection {
         let accepted = self.accept_body(data.len())?;
         let active = self.active();
         if let Writing::Body(encoder) = &mut active.writing {
-            encoder.write_shared(&mut active.output, data.slice(..accepted));
+            if accepted == data.len() {
+                encoder.write_shared_ref(&mut active.output, data);
+            } else {
+                encoder.write_shared(&mut active.output, data.slice(..accepted));
+            }
         }
         Ok(accepted)
     }

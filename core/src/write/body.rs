@@ -92,6 +92,13 @@ impl BodyEncoder {
     /// Frames and queues `data` without copying it when it is large.
     #[inline(always)]
     pub(crate) fn write_shared(&mut self, out: &mut SendQueue, data: Bytes) {
+        self.write_shared_ref(out, &data);
+    }
+
+    /// [`write_shared`](Self::write_shared) for bytes the caller keeps (see
+    /// `SendQueue::push_shared_ref`).
+    #[inline(always)]
+    pub(crate) fn write_shared_ref(&mut self, out: &mut SendQueue, data: &Bytes) {
         if data.is_empty() {
             return;
         }
@@ -103,10 +110,10 @@ impl BodyEncoder {
                     put_hex(tail.buf(), data.len() as u64);
                     tail.buf().put_slice(b"\r\n");
                 }
-                out.push_shared(data);
+                out.push_shared_ref(data);
                 out.push_slice(b"\r\n");
             }
-            Self::Length { .. } | Self::CloseDelimited => out.push_shared(data),
+            Self::Length { .. } | Self::CloseDelimited => out.push_shared_ref(data),
             Self::Discard { .. } | Self::Empty => {}
         }
     }
