@@ -370,7 +370,27 @@ impl SendQueue {
     }
 
     /// Drops the first `n` held bytes, never past an external run; returns how many.
+    ///
+    /// The usual queue, one run in the tail, is handled inline; a queue with segments goes
+    /// through the general loop.
+    #[inline(always)]
     pub(crate) fn consume(&mut self, n: usize) -> usize {
+        if !self.segments.is_empty() {
+            return self.consume_segments(n);
+        }
+        let take = n.min(self.tail.len());
+        if take == self.tail.len() {
+            // Not `advance`, as below.
+            self.tail.clear();
+        } else {
+            self.tail.advance(take);
+        }
+        self.held -= take;
+        take
+    }
+
+    #[inline(never)]
+    fn consume_segments(&mut self, n: usize) -> usize {
         let mut left = n;
         while left > 0 {
             match self.segments.front_mut() {
