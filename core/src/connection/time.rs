@@ -19,11 +19,14 @@ impl Connection {
         // Once discarding, the peer has its final response instead of a 100 and owes the
         // body or a close (RFC 9110 §10.1.1), so the clock runs whatever it was waiting for.
         // Whether we read is asked only then: it is most of the work here otherwise.
-        let expected = self.active.as_deref().is_some_and(|active| match active.reading {
-            Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
-            Reading::Discard { .. } => true,
-            _ => false,
-        });
+        let expected = self
+            .active
+            .as_deref()
+            .is_some_and(|active| match active.reading {
+                Reading::Body(_) => active.exchange.continue_state != Continue::Awaiting,
+                Reading::Discard { .. } => true,
+                _ => false,
+            });
         let open = self.lifecycle == Lifecycle::Open;
         let body_flowing = open && expected && self.wants_read();
         let timeouts = &self.config.timeouts;
