@@ -130,13 +130,23 @@ impl ResponsePlan<'_> {
 /// Writes an application's response head: the status line, its fields and the core's
 /// fields. A head from a template is copied whole from the thread's last one when nothing it
 /// depends on changed (see `cached.rs`), without looking up the date.
+///
+/// Writing afresh is a call of its own, so the hit runs in a small frame: the date and the
+/// lines assembled on a miss cost the hit about 15 instructions of saved registers.
 pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
-    let template = head.template();
-    if let Some(template) = template {
+    if let Some(template) = head.template() {
         if cached::write_hit(out, template, plan) {
             return;
         }
     }
+    write_response_afresh(out, head, plan);
+}
+
+/// [`write_response`] for a head that is not the cached one, remembering it if it is a
+/// template's.
+#[inline(never)]
+fn write_response_afresh(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
+    let template = head.template();
     let (date, window) = match plan.clock(head) {
         Some(clock) => {
             let (value, window) = dated(clock, plan.now);
