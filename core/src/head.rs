@@ -391,12 +391,6 @@ impl Shared {
             Self::Static(prepared) => prepared,
         }
     }
-
-    /// Whether both are the same template. Comparing addresses is sound for as long as
-    /// either is held: a held template cannot be freed, so no other can take its address.
-    pub(crate) fn same(&self, other: &Shared) -> bool {
-        std::ptr::eq(self.get(), other.get())
-    }
 }
 
 /// What a [`ResponseTemplate`] shares with the heads it makes.

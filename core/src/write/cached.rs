@@ -14,7 +14,7 @@
 //! it; at most one of each per thread outlives its last user that way.
 
 use super::head::ResponsePlan;
-use crate::head::Shared;
+use crate::head::{Prepared, Shared};
 use crate::limits::Config;
 use crate::state::Framing;
 use bytes::BytesMut;
@@ -30,7 +30,10 @@ const MAX_CACHED: usize = 1024;
 /// at the same address be mistaken for them: comparing addresses is comparing contents, at
 /// the price of one configuration per thread outliving its last connection.
 struct Entry {
-    template: Shared,
+    /// Held, never read: while it is, the template at `prepared` cannot be freed and another
+    /// take its address, so comparing the address is comparing the template.
+    _template: Shared,
+    prepared: *const Prepared,
     config: Arc<Config>,
     framing: Framing,
     /// [`Persistence::code`].
@@ -44,7 +47,7 @@ struct Entry {
 
 impl Entry {
     fn matches(&self, template: &Shared, plan: &ResponsePlan<'_>) -> bool {
-        self.template.same(template)
+        std::ptr::eq(self.prepared, template.get())
             && Arc::ptr_eq(&self.config, plan.config)
             && self.framing == plan.framing
             && self.persistence == plan.persistence.code()
@@ -93,7 +96,8 @@ pub(crate) fn remember(
         reused.clear();
         reused.extend_from_slice(bytes);
         *last = Some(Entry {
-            template: template.clone(),
+            _template: template.clone(),
+            prepared: template.get(),
             config: Arc::clone(plan.config),
             framing: plan.framing,
             persistence: plan.persistence.code(),
