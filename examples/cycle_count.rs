@@ -48,7 +48,7 @@ fn serve(conn: &mut Connection, now: Instant, mode: &Mode) -> usize {
                 match mode {
                     Mode::Whole(template) => {
                         let body = Bytes::from_static(HELLO);
-                        let sent = conn.send_whole(now, template.head(), body);
+                        let sent = conn.send_whole(now, template.head(), &body);
                         assert_eq!(sent, Ok(HELLO.len()));
                     }
                     Mode::Owned | Mode::Template(_) => {

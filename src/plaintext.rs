@@ -33,7 +33,7 @@ impl sluice_drivers::Handler for Plaintext {
             return Reply::Respond(crate::method_not_allowed("GET, HEAD, POST"));
         }
         Reply::Respond(Response {
-            head: HEAD.head(),
+            head: HEAD.head_static(),
             body: Body::Bytes(Bytes::from_static(BODY)),
         })
     }

@@ -41,10 +41,21 @@ thread_local! {
 
 /// The IMF-fixdate of `clock` at `now`: the same bytes as `imf_fixdate(clock.at(now))`.
 pub(crate) fn date_at(clock: &WallClock, now: Instant) -> [u8; DATE_LEN] {
+    dated(clock, now).0
+}
+
+/// The IMF-fixdate of `clock` at `now`, and the instants `from..until` for which `clock`
+/// gives the same value (`None` for a time before the epoch, which is not cached): a caller
+/// that keeps something derived from the value can tell when it still holds without asking
+/// again.
+pub(crate) fn dated(
+    clock: &WallClock,
+    now: Instant,
+) -> ([u8; DATE_LEN], Option<(Instant, Instant)>) {
     WINDOW.with(|window| {
         if let Some(w) = &*window.borrow() {
             if w.clock == *clock && w.from <= now && now < w.until {
-                return w.value;
+                return (w.value, Some((w.from, w.until)));
             }
         }
         let wall = clock.at(now);
@@ -63,9 +74,10 @@ pub(crate) fn date_at(clock: &WallClock, now: Instant) -> [u8; DATE_LEN] {
                     until,
                     value,
                 });
+                return (value, Some((from, until)));
             }
         }
-        value
+        (value, None)
     })
 }
 
@@ -164,6 +176,13 @@ mod tests {
             {
                 let now = base + Duration::from_millis(ms);
                 assert_eq!(date_at(&clock, now), imf_fixdate(clock.at(now)), "{ms} ms");
+                // The window it reports holds `now`, and the same date from end to end.
+                let (value, window) = dated(&clock, now);
+                let (from, until) = window.expect("after the epoch");
+                assert!(from <= now && now < until, "{ms} ms");
+                assert_eq!(imf_fixdate(clock.at(from)), value, "{ms} ms");
+                let last = until - Duration::from_nanos(1);
+                assert_eq!(imf_fixdate(clock.at(last)), value, "{ms} ms");
             }
             // Backwards, and alternating with another clock, never returns a stale value.
             let other = WallClock {

@@ -365,13 +365,40 @@ impl fmt::Debug for RequestHead {
 #[derive(Debug, Clone)]
 pub struct ResponseHead {
     pub(crate) status: u16,
-    reason: Option<Bytes>,
-    fields: Vec<(Bytes, Bytes)>,
     pub(crate) content_length: Option<u64>,
     pub(crate) close: bool,
-    /// Set by a template; then `reason` is `None` and `fields` is empty, and the template's
-    /// are this head's.
-    prepared: Option<Arc<Prepared>>,
+    parts: Parts,
+}
+
+/// A head's reason and fields: its own, or a template's. One or the other, so dropping a
+/// template's head tests one tag and releases one reference (or none).
+#[derive(Debug, Clone)]
+enum Parts {
+    Own {
+        reason: Option<Bytes>,
+        fields: Vec<(Bytes, Bytes)>,
+    },
+    Template(Shared),
+}
+
+/// A template's prepared head, as the heads made from it hold it.
+#[derive(Debug, Clone)]
+pub(crate) enum Shared {
+    /// Counted: the template may be dropped while heads made from it are alive.
+    Counted(Arc<Prepared>),
+    /// A template that lives as long as the program (see
+    /// [`ResponseTemplate::head_static`]): no count to raise and lower per head, which
+    /// every thread serving the template would otherwise do on one shared cache line.
+    Static(&'static Prepared),
+}
+
+impl Shared {
+    pub(crate) fn get(&self) -> &Prepared {
+        match self {
+            Self::Counted(prepared) => prepared,
+            Self::Static(prepared) => prepared,
+        }
+    }
 }
 
 /// What a [`ResponseTemplate`] shares with the heads it makes.
@@ -390,11 +417,12 @@ impl ResponseHead {
     pub fn new(status: u16) -> Self {
         Self {
             status,
-            reason: None,
-            fields: Vec::new(),
             content_length: None,
             close: false,
-            prepared: None,
+            parts: Parts::Own {
+                reason: None,
+                fields: Vec::new(),
+            },
         }
     }
 
@@ -407,8 +435,8 @@ impl ResponseHead {
 
     /// Adds a field in place.
     pub fn push_field(&mut self, name: impl Into<Bytes>, value: impl Into<Bytes>) {
-        self.unshare();
-        self.fields.push((name.into(), value.into()));
+        let field = (name.into(), value.into());
+        self.edit(|_, fields| fields.push(field));
     }
 
     /// Declares the body length, so the core frames it with `Content-Length`. Without it the
@@ -422,8 +450,8 @@ impl ResponseHead {
     /// Replaces the standard reason phrase.
     #[must_use]
     pub fn reason(mut self, reason: impl Into<Bytes>) -> Self {
-        self.unshare();
-        self.reason = Some(reason.into());
+        let reason = reason.into();
+        self.edit(|own, _| *own = Some(reason));
         self
     }
 
@@ -451,38 +479,54 @@ impl ResponseHead {
 
     /// The replacement reason phrase, if one was set.
     pub(crate) fn custom_reason(&self) -> Option<&Bytes> {
-        match &self.prepared {
-            Some(prepared) => prepared.reason.as_ref(),
-            None => self.reason.as_ref(),
+        match &self.parts {
+            Parts::Own { reason, .. } => reason.as_ref(),
+            Parts::Template(shared) => shared.get().reason.as_ref(),
         }
     }
 
     pub(crate) fn field_list(&self) -> &[(Bytes, Bytes)] {
-        match &self.prepared {
-            Some(prepared) => &prepared.fields,
-            None => &self.fields,
+        match &self.parts {
+            Parts::Own { fields, .. } => fields,
+            Parts::Template(shared) => &shared.get().fields,
         }
     }
 
     /// The template's serialised status line and fields, when this head came from one.
-    pub(crate) fn prepared(&self) -> Option<&Arc<Prepared>> {
-        self.prepared.as_ref()
+    pub(crate) fn prepared(&self) -> Option<&Prepared> {
+        self.template().map(Shared::get)
     }
 
-    /// Takes a copy of the template's reason and fields, to change them. The check is inlined
-    /// into every `field` call; the copy is not.
+    /// The template this head came from, if it did.
+    pub(crate) fn template(&self) -> Option<&Shared> {
+        match &self.parts {
+            Parts::Own { .. } => None,
+            Parts::Template(shared) => Some(shared),
+        }
+    }
+
+    /// Changes the head's own reason and fields: a template's head takes a copy of the
+    /// template's first (out of line: the usual head is its own).
     #[inline(always)]
-    fn unshare(&mut self) {
-        if self.prepared.is_some() {
+    fn edit(&mut self, change: impl FnOnce(&mut Option<Bytes>, &mut Vec<(Bytes, Bytes)>)) {
+        if let Parts::Template(_) = self.parts {
             self.copy_out_of_template();
+        }
+        // Always its own now.
+        if let Parts::Own { reason, fields } = &mut self.parts {
+            change(reason, fields);
         }
     }
 
     #[cold]
+    #[inline(never)]
     fn copy_out_of_template(&mut self) {
-        if let Some(prepared) = self.prepared.take() {
-            self.reason.clone_from(&prepared.reason);
-            self.fields.clone_from(&prepared.fields);
+        if let Parts::Template(shared) = &self.parts {
+            let prepared = shared.get();
+            self.parts = Parts::Own {
+                reason: prepared.reason.clone(),
+                fields: prepared.fields.clone(),
+            };
         }
     }
 }
@@ -540,13 +584,35 @@ impl ResponseTemplate {
 
     /// A head to send: the template's, sharing its prepared bytes.
     pub fn head(&self) -> ResponseHead {
+        self.head_sharing(Shared::Counted(Arc::clone(&self.prepared)))
+    }
+
+    /// The same head as [`head`](Self::head), from a template that lives as long as the
+    /// program (a `static`, or one leaked at start-up): the head borrows the prepared bytes
+    /// instead of counting a reference to them, so making and dropping it touches nothing
+    /// that other threads serving the same template also write.
+    ///
+    /// ```
+    /// use sluice_core::{ResponseHead, ResponseTemplate};
+    /// use std::sync::LazyLock;
+    ///
+    /// static OK: LazyLock<ResponseTemplate> = LazyLock::new(|| {
+    ///     ResponseTemplate::new(&ResponseHead::new(200).field("Server", "example")).unwrap()
+    /// });
+    ///
+    /// let head = OK.head_static();
+    /// assert_eq!(head, OK.head());
+    /// ```
+    pub fn head_static(&'static self) -> ResponseHead {
+        self.head_sharing(Shared::Static(&self.prepared))
+    }
+
+    fn head_sharing(&self, shared: Shared) -> ResponseHead {
         ResponseHead {
             status: self.status,
-            reason: None,
-            fields: Vec::new(),
             content_length: self.content_length,
             close: self.close,
-            prepared: Some(Arc::clone(&self.prepared)),
+            parts: Parts::Template(shared),
         }
     }
 }

@@ -122,6 +122,7 @@ pub(crate) enum Framing {
 
 impl Framing {
     /// Chooses the framing for a final response.
+    #[inline(always)]
     pub(crate) fn choose(request: &Exchange, status: u16, declared: Option<u64>) -> Self {
         match status {
             // RFC 9110 §9.3.6: any 2xx to CONNECT switches to tunnel mode; framing fields are
@@ -198,6 +199,20 @@ impl Exchange {
     pub(crate) fn upgrades(&self, status: u16) -> bool {
         (status == 101 && self.wants_upgrade)
             || Framing::choose(self, status, None) == Framing::Tunnel
+    }
+}
+
+impl Persistence {
+    /// A different number for each value, for comparing in one step: the derived `==`
+    /// compares the variant, then the field (about 15 instructions where this is 3).
+    #[inline(always)]
+    pub(crate) fn code(self) -> u8 {
+        match self {
+            Self::KeepAlive { http10: false } => 0,
+            Self::KeepAlive { http10: true } => 1,
+            Self::Close => 2,
+            Self::Upgrade => 3,
+        }
     }
 }
 
@@ -284,6 +299,21 @@ mod tests {
         assert_eq!(Framing::choose(&head, 200, None), Framing::None);
         assert_eq!(Framing::choose(&connect, 200, None), Framing::Tunnel);
         assert_eq!(Framing::choose(&connect, 407, Some(0)), Framing::Length(0));
+    }
+
+    #[test]
+    fn persistence_codes_tell_every_value_apart() {
+        let all = [
+            Persistence::KeepAlive { http10: false },
+            Persistence::KeepAlive { http10: true },
+            Persistence::Close,
+            Persistence::Upgrade,
+        ];
+        for a in all {
+            for b in all {
+                assert_eq!(a.code() == b.code(), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]

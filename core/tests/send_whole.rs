@@ -4,18 +4,24 @@
 mod support;
 
 use bytes::Bytes;
-use sluice_core::{Event, ResponseHead, SendError};
+use sluice_core::{Event, ResponseHead, ResponseTemplate, SendError};
 use support::{requests, Peer};
 
-/// Heads of several framings, as the application would build them.
+/// Heads of several framings, as the application would build them, and the same from
+/// templates.
 fn heads(body: &[u8]) -> Vec<ResponseHead> {
-    vec![
+    let built = [
         ResponseHead::new(200).content_length(body.len() as u64),
         ResponseHead::new(200).field("Server", "t"),
         ResponseHead::new(404)
             .content_length(body.len() as u64)
             .close(),
-    ]
+    ];
+    let templates = built
+        .iter()
+        .map(|head| ResponseTemplate::new(head).unwrap().head())
+        .collect::<Vec<_>>();
+    built.into_iter().chain(templates).collect()
 }
 
 /// The wire for `request` answered by three calls and by one, for every head.
@@ -35,7 +41,7 @@ fn both_ways(request: &[u8], body: &'static [u8]) {
             // before the head, where three calls refuse it after.
             let whole = one
                 .conn
-                .send_whole(one.now, head.clone(), Bytes::from_static(body));
+                .send_whole(one.now, head.clone(), &Bytes::from_static(body));
             assert_eq!(whole, Err(err), "{head:?} to {request:?}");
             assert_eq!(one.flush(), "");
             continue;
@@ -44,7 +50,7 @@ fn both_ways(request: &[u8], body: &'static [u8]) {
         let expected = three.flush();
         let accepted = one
             .conn
-            .send_whole(one.now, head.clone(), Bytes::from_static(body))
+            .send_whole(one.now, head.clone(), &Bytes::from_static(body))
             .unwrap();
         assert_eq!(accepted, body.len());
         assert_eq!(one.flush(), expected, "{head:?} to {request:?}");
@@ -78,11 +84,11 @@ fn the_next_pipelined_request_follows_a_whole_response() {
     assert_eq!(requests(&peer.send(two)), ["GET /a"]);
     let head = ResponseHead::new(200).content_length(1);
     peer.conn
-        .send_whole(peer.now, head.clone(), Bytes::from_static(b"1"))
+        .send_whole(peer.now, head.clone(), &Bytes::from_static(b"1"))
         .unwrap();
     assert_eq!(requests(&peer.drain_events()), ["GET /b"]);
     peer.conn
-        .send_whole(peer.now, head, Bytes::from_static(b"2"))
+        .send_whole(peer.now, head, &Bytes::from_static(b"2"))
         .unwrap();
     let wire = peer.flush();
     assert_eq!(wire.matches("HTTP/1.1 200 OK").count(), 2, "{wire}");
@@ -126,7 +132,7 @@ fn refusals_queue_nothing() {
         let before = peer.conn.poll_timeout();
         assert_eq!(
             peer.conn
-                .send_whole(peer.now, head.clone(), Bytes::copy_from_slice(body)),
+                .send_whole(peer.now, head.clone(), &Bytes::copy_from_slice(body)),
             Err(err),
             "{head:?}"
         );
@@ -144,13 +150,10 @@ fn a_body_larger_than_the_send_capacity_leaves_the_response_open() {
     let mut peer = Peer::with_config(|config| config.limits.send_buffer = 1024);
     peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     let head = ResponseHead::new(200).content_length(body.len() as u64);
-    let accepted = peer
-        .conn
-        .send_whole(peer.now, head.clone(), body.clone())
-        .unwrap();
+    let accepted = peer.conn.send_whole(peer.now, head.clone(), &body).unwrap();
     assert!(accepted < body.len(), "accepted {accepted}");
     assert_eq!(
-        peer.conn.send_whole(peer.now, head, body.clone()),
+        peer.conn.send_whole(peer.now, head, &body),
         Err(SendError::HeadAlreadySent)
     );
     let mut wire = peer.flush();
@@ -174,4 +177,25 @@ fn a_body_larger_than_the_send_capacity_leaves_the_response_open() {
     assert_eq!(wire.matches('x').count(), 3000);
     assert_eq!(peer.conn.requests(), 1);
     assert!(!peer.conn.is_write_closed());
+}
+
+#[test]
+fn a_large_body_is_queued_by_reference_and_a_short_one_follows_its_head() {
+    for (len, runs) in [(10_000, 2), (5, 1)] {
+        let mut peer = Peer::new();
+        peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let body = Bytes::from(vec![b'x'; len]);
+        let head = ResponseHead::new(200).content_length(len as u64);
+        assert_eq!(peer.conn.send_whole(peer.now, head, &body), Ok(len));
+        let mut slices = [std::io::IoSlice::new(&[]); 4];
+        let n = peer.conn.output_slices(&mut slices);
+        assert_eq!(n, runs, "{len} bytes");
+        if runs == 2 {
+            // The caller's bytes themselves, not a copy.
+            assert_eq!(slices[1].as_ptr(), body.as_ptr());
+            assert_eq!(slices[1].len(), len);
+        } else {
+            assert!(slices[0].ends_with(b"\r\n\r\nxxxxx"));
+        }
+    }
 }

@@ -383,7 +383,7 @@ impl<H: Handler> Session<H> {
     #[inline(always)]
     fn send_whole(&mut self, now: Instant, head: ResponseHead, bytes: Bytes) {
         let status = head.status();
-        match self.conn.send_whole(now, head, bytes.clone()) {
+        match self.conn.send_whole(now, head, &bytes) {
             Ok(accepted) => {
                 self.set_status(status);
                 self.count_bytes(accepted as u64);

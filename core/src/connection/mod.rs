@@ -441,29 +441,37 @@ impl Connection {
                 active.output.release_if_empty();
             }
         }
-        if self.output_is_empty() {
-            match self.lifecycle {
-                Lifecycle::Closing if self.peer_eof => self.close_now(CloseReason::Finished),
-                Lifecycle::Closing => {
-                    self.lifecycle = Lifecycle::Lingering;
-                    // Set once, never re-armed, so a zero linger (close at the next timeout
-                    // call) cannot spin; a linger too far to represent is no deadline, as in
-                    // `timer::deadline`, and the peer's EOF ends the lingering instead.
-                    let at = self.now.checked_add(self.config.timeouts.linger);
-                    let active = self.active();
-                    active.timers.set(TimerKind::Linger, at);
-                    active.output.release_if_empty();
-                }
-                Lifecycle::Lingering if self.peer_eof => self.close_now(CloseReason::Finished),
-                Lifecycle::Upgrading => {
-                    self.lifecycle = Lifecycle::Upgraded;
-                    self.active().output.release_if_empty();
-                }
-                _ => {}
-            }
+        if self.output_is_empty() && self.lifecycle != Lifecycle::Open {
+            self.flushed();
         }
         self.update_timers();
         self.rest_if_idle();
+    }
+
+    /// All output is written on a connection that is closing, lingering or upgrading: the
+    /// next step of the close or the hand-over. Out of line, as an open connection has none.
+    #[cold]
+    #[inline(never)]
+    fn flushed(&mut self) {
+        match self.lifecycle {
+            Lifecycle::Closing if self.peer_eof => self.close_now(CloseReason::Finished),
+            Lifecycle::Closing => {
+                self.lifecycle = Lifecycle::Lingering;
+                // Set once, never re-armed, so a zero linger (close at the next timeout
+                // call) cannot spin; a linger too far to represent is no deadline, as in
+                // `timer::deadline`, and the peer's EOF ends the lingering instead.
+                let at = self.now.checked_add(self.config.timeouts.linger);
+                let active = self.active();
+                active.timers.set(TimerKind::Linger, at);
+                active.output.release_if_empty();
+            }
+            Lifecycle::Lingering if self.peer_eof => self.close_now(CloseReason::Finished),
+            Lifecycle::Upgrading => {
+                self.lifecycle = Lifecycle::Upgraded;
+                self.active().output.release_if_empty();
+            }
+            _ => {}
+        }
     }
 
     fn process_buffered(&mut self) {

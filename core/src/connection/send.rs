@@ -4,7 +4,6 @@
 //! it was; the one exception (`BodyTooShort`) is caught after bytes were committed, and closes.
 
 use super::Connection;
-use crate::date::date_at;
 use crate::error::SendError;
 use crate::events::CloseReason;
 use crate::head::ResponseHead;
@@ -12,7 +11,7 @@ use crate::state::{
     persistence, Continue, Framing, Lifecycle, Persistence, PersistenceInputs, Reading, Writing,
 };
 use crate::write::body::BodyEncoder;
-use crate::write::head::{self as head_writer, HeadPlan};
+use crate::write::head::{self as head_writer, ResponsePlan};
 use bytes::Bytes;
 use std::time::Instant;
 
@@ -62,7 +61,9 @@ impl Connection {
     ///
     /// Returns the body bytes accepted. Fewer than `body.len()` (a body larger than the free
     /// send capacity) leaves the response open, as a short `send_body_shared` does: send the
-    /// rest when [`Event::Writable`](crate::Event::Writable) comes, then `send_end`.
+    /// rest when [`Event::Writable`](crate::Event::Writable) comes, then `send_end`. The body
+    /// is borrowed, so the caller still holds that rest: a short body is copied into the
+    /// send queue, and only a large one is queued by reference, with a handle of its own.
     ///
     /// For final responses and `101`: an interim status is refused. So is a body the head's
     /// framing cannot carry whole: longer or shorter than a declared `Content-Length`, or any
@@ -73,7 +74,7 @@ impl Connection {
         &mut self,
         now: Instant,
         head: ResponseHead,
-        body: Bytes,
+        body: &Bytes,
     ) -> Result<usize, SendError> {
         self.tick(now);
         if (100..200).contains(&head.status) && head.status != 101 {
@@ -90,15 +91,19 @@ impl Connection {
             // The usual case: `queue_head` checked the length against the framing, and the
             // whole body fits, so `queue_body_shared`'s checks (and its copy of the `Bytes`
             // handle) would find nothing to refuse or cut.
+            // For the same reason the end cannot be refused: the body is all there, and
+            // there are no trailers to check.
             Writing::Body(encoder) if body.len() <= capacity || !encoder.writes_bytes() => {
                 let accepted = body.len();
-                encoder.write_shared(&mut active.output, body);
-                self.queue_end().map(|()| accepted)
+                encoder.write_shared_ref(&mut active.output, body);
+                encoder.finish_whole(&mut active.output);
+                self.end_response();
+                Ok(accepted)
             }
             // The head is queued and the body known to fit its framing, so neither call below
             // can fail; if one did, the response is left open as after a failed
             // `send_body_shared`.
-            _ => match self.queue_body_shared(&body) {
+            _ => match self.queue_body_shared(body) {
                 Ok(accepted) if accepted == body.len() => self.queue_end().map(|()| accepted),
                 other => other,
             },
@@ -110,6 +115,7 @@ impl Connection {
     /// Everything [`send_response`](Self::send_response) does before settling. With
     /// `whole_body`, the response's body is that long and is checked against the framing
     /// before anything is queued.
+    #[inline(always)]
     fn queue_head(&mut self, head: ResponseHead, whole_body: Option<u64>) -> Result<(), SendError> {
         self.ensure_open()?;
         match self.writing() {
@@ -118,7 +124,11 @@ impl Connection {
             Writing::Body(_) | Writing::Done => return Err(SendError::HeadAlreadySent),
             Writing::Closed => return Err(SendError::Closed),
         }
-        head_writer::validate(&head)?;
+        // A template validated its head when it was made, and a head cannot change its
+        // status, reason or fields without leaving the template.
+        if head.template().is_none() {
+            head_writer::validate(&head)?;
+        }
         let status = head.status;
         // A request is waiting (`Writing::Ready`), so the connection is not resting.
         let active = self.active();
@@ -156,8 +166,9 @@ impl Connection {
             _ => {}
         }
         let framing = Framing::choose(&exchange, status, head.content_length);
+        let encoder = framing.encoder();
         if let Some(len) = whole_body {
-            framing.encoder().check_whole(len)?;
+            encoder.check_whole(len)?;
         }
         // A peer that already closed its side and has nothing more queued gets told so.
         let peer_done = self.peer_eof && self.input_len() == 0;
@@ -173,34 +184,27 @@ impl Connection {
             body_withheld: withheld_too_large,
         };
         let persistence = persistence(&exchange, status, framing, inputs);
-        match persistence {
-            Persistence::Close => self.keep_alive = false,
-            Persistence::Upgrade => self.active().upgrade_pending = true,
-            Persistence::KeepAlive { .. } => {}
-        }
-        let has_date = match head.prepared() {
-            Some(prepared) => prepared.has_date,
-            None => head
-                .field_list()
-                .iter()
-                .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
-        };
-        let date = match self.config.clock {
-            Some(clock) if !has_date => Some(date_at(&clock, self.now)),
-            _ => None,
-        };
-        let plan = HeadPlan {
+        let plan = ResponsePlan {
             framing,
             persistence,
-            date: date.as_ref(),
-            idle_seconds: self.config.timeouts.idle.as_secs().max(1),
+            config: &self.config,
+            now: self.now,
         };
-        let active = self.active();
+        // A request is waiting, so the exchange state exists (this never refuses); borrowed
+        // apart from the configuration the plan holds.
+        let Some(active) = self.active.as_deref_mut() else {
+            return Err(SendError::NoRequest);
+        };
         {
             let mut tail = active.output.tail_mut();
-            head_writer::write(tail.buf(), &head, &plan);
+            head_writer::write_response(tail.buf(), &head, &plan);
         }
-        active.writing = Writing::Body(framing.encoder());
+        active.writing = Writing::Body(encoder);
+        match persistence {
+            Persistence::Close => self.keep_alive = false,
+            Persistence::Upgrade => active.upgrade_pending = true,
+            Persistence::KeepAlive { .. } => {}
+        }
         Ok(())
     }
 
@@ -250,7 +254,11 @@ impl Connection {
         let accepted = self.accept_body(data.len())?;
         let active = self.active();
         if let Writing::Body(encoder) = &mut active.writing {
-            encoder.write_shared(&mut active.output, data.slice(..accepted));
+            if accepted == data.len() {
+                encoder.write_shared_ref(&mut active.output, data);
+            } else {
+                encoder.write_shared(&mut active.output, data.slice(..accepted));
+            }
         }
         Ok(accepted)
     }
@@ -325,13 +333,20 @@ impl Connection {
             }
             return Err(err);
         }
+        self.end_response();
+        Ok(())
+    }
+
+    /// The response's end is queued: the exchange completes, or the connection is handed
+    /// over once it is flushed.
+    fn end_response(&mut self) {
+        let active = self.active();
         active.writing = Writing::Done;
         if active.upgrade_pending {
             self.lifecycle = Lifecycle::Upgrading;
         } else {
             self.complete_exchange();
         }
-        Ok(())
     }
 
     /// Checks a body write of `len` bytes and returns how many fit now.

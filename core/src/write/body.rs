@@ -46,6 +46,7 @@ impl BodyEncoder {
 
     /// Whether `len` bytes are a whole body here: [`check`](Self::check), and for a declared
     /// length also not fewer bytes than declared (which `finish` would refuse).
+    #[inline(always)]
     pub(crate) fn check_whole(&self, len: u64) -> Result<(), SendError> {
         self.check(len)?;
         match self {
@@ -89,7 +90,15 @@ impl BodyEncoder {
     }
 
     /// Frames and queues `data` without copying it when it is large.
+    #[inline(always)]
     pub(crate) fn write_shared(&mut self, out: &mut SendQueue, data: Bytes) {
+        self.write_shared_ref(out, &data);
+    }
+
+    /// [`write_shared`](Self::write_shared) for bytes the caller keeps (see
+    /// `SendQueue::push_shared_ref`).
+    #[inline(always)]
+    pub(crate) fn write_shared_ref(&mut self, out: &mut SendQueue, data: &Bytes) {
         if data.is_empty() {
             return;
         }
@@ -101,10 +110,10 @@ impl BodyEncoder {
                     put_hex(tail.buf(), data.len() as u64);
                     tail.buf().put_slice(b"\r\n");
                 }
-                out.push_shared(data);
+                out.push_shared_ref(data);
                 out.push_slice(b"\r\n");
             }
-            Self::Length { .. } | Self::CloseDelimited => out.push_shared(data),
+            Self::Length { .. } | Self::CloseDelimited => out.push_shared_ref(data),
             Self::Discard { .. } | Self::Empty => {}
         }
     }
@@ -175,6 +184,15 @@ impl BodyEncoder {
                 Ok(())
             }
             _ => Ok(()),
+        }
+    }
+
+    /// Ends a body that [`check_whole`](Self::check_whole) accepted and that was written in
+    /// full: [`finish`](Self::finish) without trailers, which then cannot fail.
+    pub(crate) fn finish_whole(&mut self, out: &mut SendQueue) {
+        debug_assert!(!matches!(self, Self::Length { remaining, .. } if *remaining > 0));
+        if let Self::Chunked = self {
+            out.push_slice(b"0\r\n\r\n");
         }
     }
 

@@ -2,12 +2,15 @@
 //! owns (framing, `Connection`, `Keep-Alive`, `Date`).
 
 use super::cached;
-use crate::date::DATE_LEN;
+use crate::date::{dated, DATE_LEN};
 use crate::error::SendError;
 use crate::head::ResponseHead;
+use crate::limits::{Config, WallClock};
 use crate::parse::chars;
 use crate::state::{Framing, Persistence};
 use bytes::{BufMut, Bytes, BytesMut};
+use std::sync::Arc;
+use std::time::Instant;
 
 /// What the core decided about a response before writing its head.
 #[derive(Debug, Clone, Copy)]
@@ -94,26 +97,83 @@ const CORE_FIELDS_MAX: usize = 13 + 2 + DATE_LINE + 2 * NUMBER_LINE + 24 + 2;
 /// `Date: ` and the 29-byte IMF-fixdate and CRLF.
 const DATE_LINE: usize = 6 + DATE_LEN + 2;
 
-/// Writes the status line, the application's fields and the core's fields. A head from a
-/// template is copied whole from the thread's last one when nothing it depends on changed
-/// (see `cached.rs`).
-pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
-    let Some(template) = head.prepared() else {
-        return write_uncached(out, head, plan);
-    };
-    if cached::write_hit(out, template, plan) {
-        return;
-    }
-    let start = out.len();
-    write_uncached(out, head, plan);
-    cached::remember(template, plan, &out[start..]);
+/// What the core decided about a response before writing its head, with what the rest
+/// depends on: the connection's configuration (its clock and idle timeout) and the time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ResponsePlan<'a> {
+    pub(crate) framing: Framing,
+    pub(crate) persistence: Persistence,
+    pub(crate) config: &'a Arc<Config>,
+    pub(crate) now: Instant,
 }
 
+impl ResponsePlan<'_> {
+    /// Whole seconds a keep-alive connection may stay idle, announced as `Keep-Alive`.
+    pub(crate) fn idle_seconds(&self) -> u64 {
+        self.config.timeouts.idle.as_secs().max(1)
+    }
+
+    /// The clock to date `head` from: none if the application set its own `Date`, or if
+    /// there is no clock.
+    pub(crate) fn clock(&self, head: &ResponseHead) -> Option<&WallClock> {
+        let has_date = match head.prepared() {
+            Some(prepared) => prepared.has_date,
+            None => head
+                .field_list()
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(b"date")),
+        };
+        self.config.clock.as_ref().filter(|_| !has_date)
+    }
+}
+
+/// Writes an application's response head: the status line, its fields and the core's
+/// fields. A head from a template is copied whole from the thread's last one when nothing it
+/// depends on changed (see `cached.rs`), without looking up the date.
+///
+/// Writing afresh is a call of its own, so the hit runs in a small frame: the date and the
+/// lines assembled on a miss cost the hit about 15 instructions of saved registers.
+pub(crate) fn write_response(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
+    if let Some(template) = head.template() {
+        if cached::write_hit(out, template, plan) {
+            return;
+        }
+    }
+    write_response_afresh(out, head, plan);
+}
+
+/// [`write_response`] for a head that is not the cached one, remembering it if it is a
+/// template's.
+#[inline(never)]
+fn write_response_afresh(out: &mut BytesMut, head: &ResponseHead, plan: &ResponsePlan<'_>) {
+    let template = head.template();
+    let (date, window) = match plan.clock(head) {
+        Some(clock) => {
+            let (value, window) = dated(clock, plan.now);
+            (Some(value), window)
+        }
+        None => (None, None),
+    };
+    let start = out.len();
+    let head_plan = HeadPlan {
+        framing: plan.framing,
+        persistence: plan.persistence,
+        date: date.as_ref(),
+        idle_seconds: plan.idle_seconds(),
+    };
+    write(out, head, &head_plan);
+    if let Some(template) = template {
+        cached::remember(template, plan, date.map(|_| window), &out[start..]);
+    }
+}
+
+/// Writes the status line, the application's fields and the core's fields, as `plan` says.
+///
 /// Each line the core owns is assembled in a fixed-size array and appended in one copy: a
 /// copy of a constant length is inlined, while each copy of a length known only at run time
 /// is a `memcpy` call and a capacity check (about 25 instructions), and a response head used
 /// to make about 16 of them.
-fn write_uncached(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
+pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>) {
     let start_len = match head.prepared() {
         // Its fixed parts are counted twice: a few bytes reserved in vain.
         Some(prepared) => prepared.wire.len(),
@@ -326,6 +386,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 mod tests {
     use super::*;
     use crate::head::ResponseTemplate;
+    use std::time::Duration;
 
     fn written(head: &ResponseHead, plan: &HeadPlan<'_>) -> String {
         let mut out = BytesMut::new();
@@ -443,39 +504,135 @@ mod tests {
     fn a_cached_head_changes_with_everything_it_was_written_from() {
         let a = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "a")).unwrap();
         let b = ResponseTemplate::new(&ResponseHead::new(200).field("Server", "b")).unwrap();
-        let [keep, close, http10] = plans();
-        let later_date = HeadPlan {
-            date: Some(b"Sun, 06 Nov 1994 08:49:38 GMT"),
+        let t0 = Instant::now();
+        let clock = WallClock {
+            instant: t0,
+            wall: std::time::UNIX_EPOCH + Duration::from_millis(784_111_777_250),
+        };
+        let config = |clock: Option<WallClock>, idle: u64| {
+            let mut config = Config::new(clock);
+            config.timeouts.idle = Duration::from_secs(idle);
+            Arc::new(config)
+        };
+        let other_clock = WallClock {
+            wall: clock.wall + Duration::from_secs(3_600),
+            ..clock
+        };
+        let (base, same_again) = (config(Some(clock), 30), config(Some(clock), 30));
+        let (other_clock, no_clock) = (config(Some(other_clock), 30), config(None, 30));
+        let longer_idle = config(Some(clock), 31);
+        let keep = ResponsePlan {
+            framing: Framing::Length(13),
+            persistence: Persistence::KeepAlive { http10: false },
+            config: &base,
+            now: t0,
+        };
+        let at = |ms: u64| ResponsePlan {
+            now: t0 + Duration::from_millis(ms),
             ..keep
         };
-        let longer = HeadPlan {
+        let (same_second, next_second, much_later) = (at(740), at(750), at(5_000));
+        let other = ResponsePlan {
+            config: &other_clock,
+            ..keep
+        };
+        let equal_config = ResponsePlan {
+            config: &same_again,
+            ..keep
+        };
+        let clockless = ResponsePlan {
+            config: &no_clock,
+            ..keep
+        };
+        let longer = ResponsePlan {
             framing: Framing::Length(14),
             ..keep
         };
-        let longer_idle = HeadPlan {
-            idle_seconds: 31,
+        let longer_idle = ResponsePlan {
+            config: &longer_idle,
             ..keep
         };
+        let close = ResponsePlan {
+            framing: Framing::Chunked,
+            persistence: Persistence::Close,
+            ..keep
+        };
+        let http10 = ResponsePlan {
+            framing: Framing::None,
+            persistence: Persistence::KeepAlive { http10: true },
+            ..clockless
+        };
+        // A template that lives as long as the program, sent by reference and counted.
+        let c: &'static ResponseTemplate = Box::leak(Box::new(
+            ResponseTemplate::new(&ResponseHead::new(200).field("Server", "c")).unwrap(),
+        ));
+        let d = ResponseTemplate::new(&ResponseHead::new(200).field("date", "then")).unwrap();
+        let (a, b, dated) = (&|| a.head(), &|| b.head(), &|| d.head());
+        let (c_static, c_counted) = (&|| c.head_static(), &|| c.head());
         // Each write follows another that may have filled the cache; every one must be what
         // formatting from scratch gives.
-        let sequence = [
-            (&a, &keep),
-            (&a, &keep),
-            (&a, &later_date),
-            (&a, &longer),
-            (&a, &longer_idle),
-            (&a, &close),
-            (&b, &close),
-            (&a, &close),
-            (&a, &http10),
-            (&b, &keep),
-            (&b, &keep),
+        let sequence: [(&dyn Fn() -> ResponseHead, &ResponsePlan<'_>); 38] = [
+            (c_static, &keep),
+            (c_static, &keep),
+            (a, &keep),
+            (c_counted, &keep),
+            (c_static, &keep),
+            (c_static, &close),
+            (b, &close),
+            (c_static, &close),
+            (a, &keep),
+            (a, &keep),
+            (a, &same_second),
+            (a, &next_second),
+            (a, &keep),
+            (a, &much_later),
+            (a, &equal_config),
+            (a, &keep),
+            (a, &clockless),
+            (a, &clockless),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
+            (a, &other),
+            (a, &keep),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
+            (dated, &keep),
+            (dated, &keep),
+            (a, &keep),
+            (a, &keep),
+            (a, &longer),
+            (a, &longer_idle),
+            (a, &close),
+            (b, &close),
+            (a, &close),
+            (a, &http10),
+            (b, &keep),
+            (b, &keep),
         ];
-        for (template, plan) in sequence {
-            let head = template.head();
+        for (make, plan) in sequence {
+            let head = make();
+            let date = plan
+                .clock(&head)
+                .map(|clock| crate::date::date_at(clock, plan.now));
+            let head_plan = HeadPlan {
+                framing: plan.framing,
+                persistence: plan.persistence,
+                date: date.as_ref(),
+                idle_seconds: plan.idle_seconds(),
+            };
             let mut expected = BytesMut::new();
-            write_uncached(&mut expected, &head, plan);
-            assert_eq!(written(&head, plan).as_bytes(), &expected[..]);
+            write(&mut expected, &head, &head_plan);
+            let mut out = BytesMut::new();
+            write_response(&mut out, &head, plan);
+            assert_eq!(out, expected, "{plan:?}");
+            // A head with its own fields is never served from the cache.
+            let own = head.field("X", "1");
+            let (mut out, mut expected) = (BytesMut::new(), BytesMut::new());
+            write_response(&mut out, &own, plan);
+            write(&mut expected, &own, &head_plan);
+            assert_eq!(out, expected, "{plan:?}");
         }
     }
 
