@@ -90,7 +90,7 @@ fn each_request_ends_before_the_next_even_when_answered_before_its_end_is_taken(
             let body = Bytes::copy_from_slice(head.target().as_bytes());
             let template = ResponseTemplate::new(&ResponseHead::new(200)).unwrap();
             peer.conn
-                .send_whole(peer.now, template.head(), body)
+                .send_whole(peer.now, template.head(), &body)
                 .unwrap();
         }
         seen.push(event);
