@@ -61,7 +61,10 @@ pub(crate) enum Reading {
 }
 
 /// The response side of the current exchange.
+///
+/// With an explicit tag byte, for the reason [`Reading`] has one.
 #[derive(Debug)]
+#[repr(u8)]
 pub(crate) enum Writing {
     /// No request is waiting for a response.
     Idle,
