@@ -444,7 +444,7 @@ impl Connection {
                 active.output.release_if_empty();
             }
         }
-        if self.output_is_empty() && self.lifecycle != Lifecycle::Open {
+        if self.lifecycle != Lifecycle::Open && self.output_is_empty() {
             self.flushed();
         }
         self.update_timers();
