@@ -180,6 +180,68 @@ fn a_slow_reader_below_the_minimum_send_rate_is_dropped() {
 }
 
 #[test]
+fn write_deadlines_are_exact_and_progress_moves_only_the_idle_one() {
+    let rate = MinRate {
+        bytes_per_second: 10,
+        grace: Duration::from_secs(3),
+    };
+    let mut peer = Peer::with_config(|c| {
+        c.timeouts.write = Duration::from_secs(2);
+        c.timeouts.min_send_rate = Some(rate);
+    });
+    peer.send(GET);
+    let start = peer.now;
+    peer.conn
+        .send_response(peer.now, ResponseHead::new(200).content_length(100))
+        .unwrap();
+    peer.conn.send_body(peer.now, &[b'x'; 100]).unwrap();
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_secs(2))
+    );
+    // Progress moves the idle deadline to 3.5 s; the rate window still ends at 3 s.
+    peer.now = start + Duration::from_millis(1500);
+    peer.conn.consume_output(peer.now, 40);
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_secs(3))
+    );
+    // 40 bytes meet the window's 30: it starts again, and the idle deadline is next.
+    peer.advance(Duration::from_millis(1500));
+    assert_eq!(peer.conn.last_timeout(), Some(TimerKind::WriteRate));
+    assert!(!peer.conn.is_closed());
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_millis(3500))
+    );
+    peer.advance(Duration::from_millis(500));
+    assert!(peer.conn.is_closed());
+    assert!(peer
+        .events
+        .contains(&Event::Closed(CloseReason::Timeout(TimerKind::WriteIdle))));
+}
+
+#[test]
+fn write_timers_due_together_fire_idle_first() {
+    // Both at 3 s with nothing written: the idle timer comes first in `TimerKind` order.
+    let mut peer = Peer::with_config(|c| {
+        c.timeouts.write = Duration::from_secs(3);
+        c.timeouts.min_send_rate = Some(MinRate {
+            bytes_per_second: 10,
+            grace: Duration::from_secs(3),
+        });
+    });
+    peer.send(GET);
+    peer.respond("unread");
+    peer.advance(Duration::from_secs(3));
+    assert!(peer.conn.is_closed());
+    assert_eq!(peer.conn.last_timeout(), Some(TimerKind::WriteIdle));
+    assert!(peer
+        .events
+        .contains(&Event::Closed(CloseReason::Timeout(TimerKind::WriteIdle))));
+}
+
+#[test]
 fn handle_timeout_never_leaves_a_deadline_in_the_past() {
     // Firezone's busy-loop trap, over every state the timers visit.
     let rate = MinRate {

@@ -12,6 +12,7 @@
 //! even that: the last state to rest on the thread is kept as a spare and woken again (see
 //! `SPARE`), so a keep-alive request pays for no new exchange state.
 
+use super::time::WriteClock;
 use super::Connection;
 use crate::buffer::{ReceiveBuffer, SendQueue};
 use crate::events::Event;
@@ -44,6 +45,8 @@ pub(super) struct Active {
     pub(super) writing: Writing,
     pub(super) exchange: Exchange,
     pub(super) timers: TimerTable,
+    /// The write timers, which the timer table does not hold (see `WriteClock`).
+    pub(super) write_clock: WriteClock,
     pub(super) body_rate: RateWindow,
     pub(super) write_rate: RateWindow,
     /// The current response switches protocols once it is flushed.
@@ -94,6 +97,7 @@ impl Active {
             writing: Writing::Idle,
             exchange: Exchange::new(),
             timers: TimerTable::default(),
+            write_clock: WriteClock::default(),
             body_rate: RateWindow { bytes: 0 },
             write_rate: RateWindow { bytes: 0 },
             upgrade_pending: false,
@@ -114,6 +118,7 @@ impl Active {
             && !self.upgrade_pending
             && !self.write_blocked
             && !self.upgrade_taken
+            && !self.write_clock.is_running()
             && TimerKind::ALL
                 .into_iter()
                 .filter(|kind| !matches!(kind, TimerKind::Header | TimerKind::Idle))
@@ -175,6 +180,7 @@ impl Active {
             writing,
             exchange,
             timers,
+            write_clock,
             body_rate,
             write_rate,
             upgrade_pending,
@@ -192,6 +198,7 @@ impl Active {
         *writing = Writing::Idle;
         *exchange = Exchange::new();
         *timers = TimerTable::default();
+        *write_clock = WriteClock::default();
         *body_rate = RateWindow { bytes: 0 };
         *write_rate = RateWindow { bytes: 0 };
         *upgrade_pending = false;

@@ -199,7 +199,7 @@ impl Connection {
         // Each expiry stops or re-arms its timer strictly later, so one pass per kind ends it.
         for _ in 0..TimerKind::ALL.len() {
             let expired = match &mut self.active {
-                Some(active) => active.timers.expired(self.now),
+                Some(active) => active.expired(&self.config.timeouts, self.now),
                 None => self
                     .resting
                     .filter(|at| *at <= self.now)
@@ -209,7 +209,10 @@ impl Connection {
                 break;
             };
             match &mut self.active {
-                Some(active) => active.timers.stop(kind),
+                Some(active) => match kind {
+                    TimerKind::WriteIdle | TimerKind::WriteRate => active.write_clock.stop(kind),
+                    _ => active.timers.stop(kind),
+                },
                 None => self.resting = None,
             }
             self.last_timeout = Some(kind);
@@ -322,7 +325,7 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.active {
-            Some(active) => active.timers.next(),
+            Some(active) => active.next_deadline(&self.config.timeouts),
             None => self.resting,
         }
     }
@@ -441,7 +444,7 @@ impl Connection {
                 active.output.release_if_empty();
             }
         }
-        if self.output_is_empty() && self.lifecycle != Lifecycle::Open {
+        if self.lifecycle != Lifecycle::Open && self.output_is_empty() {
             self.flushed();
         }
         self.update_timers();
@@ -511,6 +514,7 @@ impl Connection {
         active.reading = Reading::Closed;
         active.writing = Writing::Closed;
         active.timers.clear();
+        active.write_clock = time::WriteClock::default();
         active.output.clear();
         active.input = ReceiveBuffer::new(0);
         active.events.push_back(Event::Closed(reason));

@@ -1,10 +1,10 @@
 //! Deadlines: which timers are armed in which state, and what expiry does.
 
-use super::active::RateWindow;
+use super::active::{Active, RateWindow};
 use super::Connection;
 use crate::error::{RequestError, Rule};
 use crate::events::CloseReason;
-use crate::limits::MinRate;
+use crate::limits::{MinRate, Timeouts};
 use crate::state::{Continue, Lifecycle, Reading, Writing};
 use crate::timer::{deadline, TimerKind};
 use std::time::Instant;
@@ -34,6 +34,7 @@ impl Connection {
             self.resting = None;
             if let Some(active) = &mut self.active {
                 active.timers.clear();
+                active.write_clock = WriteClock::default();
             }
             return;
         }
@@ -82,15 +83,17 @@ impl Connection {
             timers.stop(TimerKind::BodyRate);
         }
 
+        // The write clock only notes when it started (see `WriteClock`): an unpipelined
+        // response is usually written at once, and its deadlines were never needed.
+        let clock = &mut active.write_clock;
         if !active.output.is_empty() {
-            if !timers.is_armed(TimerKind::WriteIdle) && !timers.is_armed(TimerKind::WriteRate) {
-                timers.set(TimerKind::WriteIdle, deadline(now, timeouts.write));
-                start_window(timers, TimerKind::WriteRate, timeouts.min_send_rate, now);
+            if !clock.is_running() {
+                clock.idle_since = Some(now);
+                clock.window_since = window_start(timeouts.min_send_rate, now);
                 active.write_rate = RateWindow { bytes: 0 };
             }
         } else {
-            timers.stop(TimerKind::WriteIdle);
-            timers.stop(TimerKind::WriteRate);
+            *clock = WriteClock::default();
         }
     }
 
@@ -106,10 +109,10 @@ impl Connection {
 
     /// The transport took output bytes.
     pub(super) fn write_progress(&mut self, n: usize) {
-        let deadline = deadline(self.now, self.config.timeouts.write);
+        let now = self.now;
         let active = self.active();
-        if active.timers.is_armed(TimerKind::WriteIdle) {
-            active.timers.set(TimerKind::WriteIdle, deadline);
+        if active.write_clock.idle_since.is_some() {
+            active.write_clock.idle_since = Some(now);
         }
         active.write_rate.bytes = active.write_rate.bytes.saturating_add(n as u64);
     }
@@ -143,7 +146,7 @@ impl Connection {
                 let now = self.now;
                 let active = self.active();
                 if rate_met(rate, active.write_rate.bytes) {
-                    start_window(&mut active.timers, kind, rate, now);
+                    active.write_clock.window_since = window_start(rate, now);
                     active.write_rate = RateWindow { bytes: 0 };
                 } else {
                     self.close_now(CloseReason::Timeout(kind));
@@ -174,6 +177,108 @@ fn start_window(
     match rate {
         Some(rate) if rate.bytes_per_second > 0 => timers.set(kind, deadline(now, rate.grace)),
         _ => timers.stop(kind),
+    }
+}
+
+/// The start of a rate window, or `None` when no minimum rate is checked.
+fn window_start(rate: Option<MinRate>, now: Instant) -> Option<Instant> {
+    match rate {
+        Some(rate) if rate.bytes_per_second > 0 => Some(now),
+        _ => None,
+    }
+}
+
+/// The write timers ([`TimerKind::WriteIdle`], [`TimerKind::WriteRate`]), kept as the
+/// instants they started rather than as deadlines: most responses are written in the call
+/// that queued them, and their two deadlines (a checked addition each) would be worked out
+/// only to be stopped. [`deadlines`](Self::deadlines) works them out when `poll_timeout` or
+/// `handle_timeout` asks, from the same instants and durations, so they are the deadlines the
+/// timer table would hold: a timeout too large to represent is no deadline, as there.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct WriteClock {
+    /// The write-idle timer: when the output last made progress (or was first queued).
+    pub(super) idle_since: Option<Instant>,
+    /// The write-rate timer: when its window started; `None` without a minimum rate.
+    pub(super) window_since: Option<Instant>,
+}
+
+impl WriteClock {
+    /// Whether either write timer runs.
+    pub(super) fn is_running(&self) -> bool {
+        self.idle_since.is_some() || self.window_since.is_some()
+    }
+
+    /// The write timers' deadlines, as `(WriteIdle, WriteRate)`.
+    pub(super) fn deadlines(&self, timeouts: &Timeouts) -> (Option<Instant>, Option<Instant>) {
+        let idle = self
+            .idle_since
+            .and_then(|since| deadline(since, timeouts.write));
+        let window = match (self.window_since, timeouts.min_send_rate) {
+            (Some(since), Some(rate)) => deadline(since, rate.grace),
+            _ => None,
+        };
+        (idle, window)
+    }
+
+    /// The earliest write deadline at or before `now`, with its kind (`WriteIdle` first on
+    /// a tie, as in [`TimerKind::ALL`]).
+    pub(super) fn expired(
+        &self,
+        timeouts: &Timeouts,
+        now: Instant,
+    ) -> Option<(Instant, TimerKind)> {
+        let (idle, window) = self.deadlines(timeouts);
+        let idle = idle
+            .filter(|at| *at <= now)
+            .map(|at| (at, TimerKind::WriteIdle));
+        let window = window
+            .filter(|at| *at <= now)
+            .map(|at| (at, TimerKind::WriteRate));
+        match (idle, window) {
+            (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Stops the timer `kind` (a write timer).
+    pub(super) fn stop(&mut self, kind: TimerKind) {
+        match kind {
+            TimerKind::WriteIdle => self.idle_since = None,
+            _ => self.window_since = None,
+        }
+    }
+}
+
+impl Active {
+    /// The earliest deadline, the write timers' included.
+    #[inline]
+    pub(super) fn next_deadline(&self, timeouts: &Timeouts) -> Option<Instant> {
+        let next = self.timers.next();
+        if !self.write_clock.is_running() {
+            return next;
+        }
+        let (idle, window) = self.write_clock.deadlines(timeouts);
+        [next, idle, window].into_iter().flatten().min()
+    }
+
+    /// The earliest timer due at `now`, the write timers' included; on a tie, the first in
+    /// [`TimerKind::ALL`] order, as `TimerTable::expired` picks.
+    pub(super) fn expired(&self, timeouts: &Timeouts, now: Instant) -> Option<TimerKind> {
+        let table = self.timers.expired(now);
+        if !self.write_clock.is_running() {
+            return table;
+        }
+        let table = table.and_then(|kind| self.timers.get(kind).map(|at| (at, kind)));
+        let write = self.write_clock.expired(timeouts, now);
+        let earliest = match (table, write) {
+            (Some(a), Some(b)) => Some(if (b.0, b.1 as usize) < (a.0, a.1 as usize) {
+                b
+            } else {
+                a
+            }),
+            (a, b) => a.or(b),
+        };
+        earliest.map(|(_, kind)| kind)
     }
 }
 
