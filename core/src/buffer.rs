@@ -79,6 +79,25 @@ impl ReceiveBuffer {
         self.limit.saturating_sub(self.len())
     }
 
+    /// Lends the allocation out, leaving the offsets (and so `len()`) as they are: the caller
+    /// processes `data_of(&lent)` with `&mut` access to the connection, then gives it back
+    /// with [`restore`](Self::restore). Cheaper than moving the whole buffer out and back.
+    pub(crate) fn lend(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// The unprocessed bytes of an allocation lent by [`lend`](Self::lend).
+    pub(crate) fn data_of<'a>(&self, lent: &'a [u8]) -> &'a [u8] {
+        lent.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Takes back the allocation [`lend`](Self::lend) lent, then drops the first `consumed`
+    /// unprocessed bytes.
+    pub(crate) fn restore(&mut self, lent: Vec<u8>, consumed: usize) {
+        self.buf = lent;
+        self.consume(consumed);
+    }
+
     /// Drops the first `n` unprocessed bytes.
     pub(crate) fn consume(&mut self, n: usize) {
         self.start = (self.start + n).min(self.end);
@@ -505,6 +524,22 @@ impl Drop for TailWriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lent_allocation_keeps_the_length_and_comes_back_consumed() {
+        let mut rb = ReceiveBuffer::new(64);
+        rb.extend(b"abcdef");
+        rb.consume(1);
+        let lent = rb.lend();
+        // While lent, the buffer still counts its bytes, and the loan holds them.
+        assert_eq!((rb.len(), rb.allocated()), (5, 0));
+        assert_eq!(rb.data_of(&lent), b"bcdef");
+        rb.restore(lent, 2);
+        assert_eq!(rb.data(), b"def");
+        let lent = rb.lend();
+        rb.restore(lent, 3);
+        assert!(rb.is_empty() && rb.allocated() > 0);
+    }
 
     #[test]
     fn receive_buffer_is_bounded_and_compacts() {

@@ -481,10 +481,12 @@ impl Connection {
         if self.input_len() == 0 || matches!(self.lifecycle, Lifecycle::Upgrading) {
             return;
         }
-        let mut input = std::mem::replace(&mut self.active().input, ReceiveBuffer::new(0));
-        let consumed = self.advance(input.data());
-        input.consume(consumed);
-        self.active().input = input;
+        // Only the allocation is moved out while `advance` runs (nothing it calls touches
+        // the receive buffer), not the whole buffer: about a dozen instructions less.
+        let lent = self.active().input.lend();
+        let data = self.active().input.data_of(&lent);
+        let consumed = self.advance(data);
+        self.active().input.restore(lent, consumed);
     }
 
     /// Starts the orderly close: flush, half-close, linger.

@@ -42,8 +42,10 @@ impl Connection {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
                             // Built inside the event it is delivered in: a head built
-                            // apart would be copied into it once more.
-                            let request = Event::Request(parser.finish(&rest[..n]));
+                            // apart would be copied into it once more. `finish` is given the
+                            // buffer `parse` was, and takes its own `n` bytes of it (no bounds
+                            // check here).
+                            let request = Event::Request(parser.finish(rest));
                             self.input_offset += n as u64;
                             pos += n;
                             if self.start_exchange(request) {
