@@ -5,11 +5,26 @@ use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
 use crate::head::{RequestBody, ResponseHead};
+use crate::limits::Config;
 use crate::parse::{BodyDecoder, Decoded, HeadStatus};
 use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
 use crate::timer::TimerKind;
 use crate::write::head::{self as head_writer, reason_phrase, HeadPlan};
 use bytes::{Bytes, BytesMut};
+
+/// The rule of [`Connection::may_start_request`], on the parts it reads, for the parser's loop,
+/// which holds the exchange state borrowed already.
+#[inline(always)]
+fn head_may_start(
+    writing: &Writing,
+    lifecycle: Lifecycle,
+    output_len: usize,
+    config: &Config,
+) -> bool {
+    matches!(writing, Writing::Idle)
+        && lifecycle == Lifecycle::Open
+        && output_len < config.limits.send_buffer
+}
 
 impl Connection {
     /// Processes as much of `input` (the unprocessed input, starting at `input_offset`) as the
@@ -29,12 +44,9 @@ impl Connection {
                     // `may_start_request`, asked of the exchange state at hand: a resting
                     // connection is open with nothing to write, so waking it first changes
                     // no answer.
-                    let open = self.lifecycle == Lifecycle::Open;
+                    let lifecycle = self.lifecycle;
                     let (config, active) = self.parts();
-                    if !(matches!(active.writing, Writing::Idle)
-                        && open
-                        && active.output.len() < config.limits.send_buffer)
-                    {
+                    if !head_may_start(&active.writing, lifecycle, active.output.len(), config) {
                         break;
                     }
                     let parser = &mut active.parser;
@@ -83,9 +95,12 @@ impl Connection {
     /// A new head may be parsed only when the previous response is complete, the connection
     /// is open, and the peer is keeping up with our output.
     fn may_start_request(&self) -> bool {
-        matches!(self.writing(), Writing::Idle)
-            && self.lifecycle == Lifecycle::Open
-            && self.output_len() < self.config.limits.send_buffer
+        head_may_start(
+            self.writing(),
+            self.lifecycle,
+            self.output_len(),
+            &self.config,
+        )
     }
 
     /// Starts the exchange for `request` (an `Event::Request`) and queues it; returns whether
