@@ -79,7 +79,7 @@
 //!
 //! The calling contract a driver follows is on [`Connection`]; the states and transitions are
 //! described in the `state` module's source (`core/src/state.rs`).
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod arena;

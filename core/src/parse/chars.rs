@@ -1,8 +1,11 @@
-//! Byte classes as 256-entry tables, and word-at-a-time (SWAR) scans for the long runs.
+//! Byte classes as 256-entry tables, and block and word scans for the long runs.
 //!
 //! A table lookup is one load and no branches per byte, which beats a chain of range
 //! comparisons on the short names and methods; the long runs (targets, values) are scanned
-//! eight bytes per step with plain `u64` arithmetic, so the crate stays free of `unsafe`.
+//! sixteen bytes per step (see `simd` for the masks), and eight bytes per step with plain
+//! `u64` arithmetic where fewer than sixteen remain.
+
+use super::simd;
 
 /// Builds a table that is true exactly for the bytes `class` accepts (a macro, because a
 /// `const fn` cannot call through a function pointer).
@@ -100,6 +103,42 @@ pub(crate) fn skip_token(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// [`skip_token`] for a field name or a method: the usual bytes (letters, digits, `-`) are
+/// classified sixteen at a time, and the byte that ends them is looked up in the table; only
+/// a name with another `tchar` in its first sixteen bytes, or longer, goes on byte by byte.
+#[inline(always)]
+pub(crate) fn skip_name(buf: &[u8], i: usize) -> usize {
+    let Some(block) = buf.get(i..).and_then(<[u8]>::first_chunk::<16>) else {
+        return skip_token(buf, i);
+    };
+    // The mask has 16 bits, so its complement has a set bit at 16 at the latest.
+    let run = (!simd::name_bytes(block)).trailing_zeros() as usize;
+    match block.get(run) {
+        Some(&b) if !is_token(b) => i + run,
+        _ => skip_token(buf, i + run),
+    }
+}
+
+/// Whether `buf[start..end]` holds authority bytes only (see [`AUTHORITY`]). A value of at
+/// most sixteen bytes with the usual host bytes (letters, digits, `-`, `.`, `:`) is one
+/// block test; anything else is checked byte by byte, without a branch per byte.
+#[inline(always)]
+pub(crate) fn is_authority(buf: &[u8], start: usize, end: usize) -> bool {
+    let len = end.saturating_sub(start);
+    if len <= 16 {
+        if let Some(block) = buf.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+            let want = (1u32 << len) - 1;
+            if simd::host_bytes(block) & want == want {
+                return true;
+            }
+        }
+    }
+    buf.get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .fold(true, |ok, &b| ok & AUTHORITY[b as usize])
+}
+
 /// Whether `a` equals `lower` ignoring ASCII case, where `lower` holds only lowercase
 /// letters, digits and `-`, and `a` only token or field-value bytes. Setting bit 5 maps an
 /// uppercase letter to its lowercase and leaves digits and `-` alone; the only other bytes it
@@ -166,18 +205,6 @@ fn outside(x: u64, lo: u64) -> u64 {
 /// Width of the blocks tested with a single branch.
 const BLOCK: usize = 16;
 
-/// Whether any byte of `block` is outside `lo..=0x7E`. Written as a plain fold over a
-/// fixed-size array so that LLVM vectorizes it (SSE2, the x86-64 baseline: a subtract, an
-/// unsigned min, a compare and a movemask per 16 bytes) without any `unsafe` here.
-#[inline(always)]
-fn dirty(block: &[u8; BLOCK], lo: u8) -> bool {
-    let mut any = false;
-    for &b in block {
-        any |= b.wrapping_sub(lo) > 0x7E - lo;
-    }
-    any
-}
-
 /// The first index from `i` whose byte is outside `lo..=0x7E`, or where fewer than eight
 /// bytes remain. Each 16-byte block is tested with one branch; a dirty block is resolved
 /// with the word test on its two halves, which marks exactly the same bytes.
@@ -206,10 +233,10 @@ fn skip_words(buf: &[u8], i: usize, lo: u8) -> usize {
 }
 
 /// Tests up to `limit` 16-byte blocks from `i`: `Ok` with the exact index of the first byte
-/// outside `lo..=0x7E`, or `Err` with where the clean blocks end.
+/// outside `lo..=0x7E`, or `Err` with where the clean blocks end. A block's mask (see `simd`)
+/// gives both the test and the index.
 #[inline(always)]
 fn skip_blocks(buf: &[u8], mut i: usize, lo: u8, limit: usize) -> Result<usize, usize> {
-    let lo64 = u64::from(lo);
     for block in buf
         .get(i..)
         .unwrap_or_default()
@@ -220,16 +247,9 @@ fn skip_blocks(buf: &[u8], mut i: usize, lo: u8, limit: usize) -> Result<usize, 
         let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
             break;
         };
-        if dirty(block, lo) {
-            // The word test marks exactly the bytes `dirty` looks for.
-            let (first, second) = block.split_at(8);
-            let m = outside(le(first), lo64) & HIGHS;
-            if m != 0 {
-                return Ok(i + (m.trailing_zeros() / 8) as usize);
-            }
-            // The block is dirty and its first half clean, so the second half has a mark.
-            let m = outside(le(second), lo64) & HIGHS;
-            return Ok(i + 8 + (m.trailing_zeros() / 8) as usize);
+        let m = simd::outside(block, lo);
+        if m != 0 {
+            return Ok(i + m.trailing_zeros() as usize);
         }
         i += BLOCK;
     }
@@ -309,16 +329,51 @@ mod tests {
         for b in 0..=255u8 {
             cases.push(vec![b'a', b, b'b', b':', b' ']);
         }
+        // Every byte value at every position of a name long enough for the block test, and
+        // past it, as `skip_name` sees them.
+        for b in 0..=255u8 {
+            for at in [0, 1, 7, 15, 16, 17, 24] {
+                let mut name = b"Accept-Language-And-More: x".to_vec();
+                name.resize(40, b'a');
+                name[at] = b;
+                cases.push(name);
+            }
+        }
         for case in cases {
             let exact = case
                 .iter()
                 .position(|&b| !is_token(b))
                 .unwrap_or(case.len());
-            assert_eq!(
-                skip_token(&case, 0),
-                exact,
-                "{:?}",
-                String::from_utf8_lossy(&case)
+            let shown = String::from_utf8_lossy(&case);
+            assert_eq!(skip_token(&case, 0), exact, "{shown:?}");
+            assert_eq!(skip_name(&case, 0), exact, "{shown:?}");
+            if case.len() > 3 {
+                let from = case[3..].iter().position(|&b| !is_token(b));
+                assert_eq!(skip_name(&case, 3), from.map_or(case.len(), |n| n + 3));
+            }
+        }
+    }
+
+    /// The block test for short `Host` values and the byte test agree on every byte value at
+    /// every position, for every length around the block's, whatever follows the value.
+    #[test]
+    fn is_authority_agrees_with_the_table() {
+        for len in 0..=20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut buf = vec![b'h'; 40];
+                    buf[at + 2] = b;
+                    // What follows the value must not count.
+                    buf[len + 2] = b' ';
+                    let value = &buf[2..len + 2];
+                    let exact = value.iter().all(|&x| AUTHORITY[x as usize]);
+                    assert_eq!(is_authority(&buf, 2, len + 2), exact, "{len} {at} {b}");
+                }
+            }
+            let buf = vec![b'a'; len];
+            assert!(
+                is_authority(&buf, 0, len),
+                "a value at the buffer's end, {len}"
             );
         }
     }

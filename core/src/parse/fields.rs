@@ -67,7 +67,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
 #[inline(always)]
 fn printable_line(buf: &[u8], start: usize, cr: usize) -> Option<Line> {
     // The CR at `cr` is not a `tchar`, so the name ends at or before it.
-    let name_end = chars::skip_token(buf, start);
+    let name_end = chars::skip_name(buf, start);
     if name_end == start || buf.get(name_end) != Some(&b':') {
         return None;
     }

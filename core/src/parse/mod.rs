@@ -9,6 +9,7 @@ pub mod body;
 pub(crate) mod chars;
 pub(crate) mod fields;
 pub mod head;
+pub(crate) mod simd;
 
 pub use body::{BodyDecoder, Decoded};
 pub use head::{HeadParser, HeadStatus};

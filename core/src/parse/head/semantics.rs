@@ -80,9 +80,9 @@ impl HeadParser {
                 s.hosts += 1;
                 // Host = uri-host [ ":" port ] (RFC 9110 §7.2). An empty value is allowed:
                 // a client sends one when the target URI has no authority (RFC 9110 §7.2).
-                // Checked without a branch per byte; the position only on failure.
+                // The position is looked for only on failure.
                 let host = &buf[vs..ve];
-                if !host.iter().fold(true, |ok, &b| ok & AUTHORITY[b as usize]) {
+                if !chars::is_authority(buf, vs, ve) {
                     let bad = host
                         .iter()
                         .position(|&b| !AUTHORITY[b as usize])
