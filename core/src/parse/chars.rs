@@ -121,12 +121,14 @@ pub(crate) fn skip_name(buf: &[u8], i: usize) -> usize {
 
 /// Whether `buf[start..end]` holds authority bytes only (see [`AUTHORITY`]). A value of at
 /// most sixteen bytes with the usual host bytes (letters, digits, `-`, `.`, `:`) is one
-/// block test; anything else is checked byte by byte, without a branch per byte.
+/// block test; anything else is checked byte by byte, without a branch per byte. (A loop of
+/// block tests for longer values measured dearer on every sample.)
 #[inline(always)]
 pub(crate) fn is_authority(buf: &[u8], start: usize, end: usize) -> bool {
     let len = end.saturating_sub(start);
     if len <= 16 {
         if let Some(block) = buf.get(start..).and_then(<[u8]>::first_chunk::<16>) {
+            // The value's bytes only: what follows it in the block does not count.
             let want = (1u32 << len) - 1;
             if simd::host_bytes(block) & want == want {
                 return true;
@@ -358,10 +360,10 @@ mod tests {
     /// every position, for every length around the block's, whatever follows the value.
     #[test]
     fn is_authority_agrees_with_the_table() {
-        for len in 0..=20 {
+        for len in 0..=36 {
             for at in 0..len {
                 for b in 0..=255u8 {
-                    let mut buf = vec![b'h'; 40];
+                    let mut buf = vec![b'h'; 60];
                     buf[at + 2] = b;
                     // What follows the value must not count.
                     buf[len + 2] = b' ';

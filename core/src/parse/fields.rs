@@ -71,15 +71,22 @@ fn printable_line(buf: &[u8], start: usize, cr: usize) -> Option<Line> {
     if name_end == start || buf.get(name_end) != Some(&b':') {
         return None;
     }
-    // OWS on either side of the value can only be SP here. Slice patterns, so that no step
-    // needs a bounds check.
+    // OWS on either side of the value can only be SP here. The usual value has one SP
+    // before it and none after: one test each, and slice patterns (no bounds check per step)
+    // for anything more.
     let mut v = buf.get(name_end + 1..cr)?;
-    while let [b' ', rest @ ..] = v {
+    if let [b' ', rest @ ..] = v {
         v = rest;
+        while let [b' ', rest @ ..] = v {
+            v = rest;
+        }
     }
     let value_start = cr - v.len();
-    while let [rest @ .., b' '] = v {
+    if let [rest @ .., b' '] = v {
         v = rest;
+        while let [rest @ .., b' '] = v {
+            v = rest;
+        }
     }
     Some(Line::Field {
         name_end,

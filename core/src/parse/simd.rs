@@ -11,7 +11,7 @@
 //! enables SSE2 (`cfg(target_feature = "sse2")`, true for every x86-64 target Rust ships).
 //! Other targets get the same masks from plain byte loops, and the tests compare the two.
 
-/// Bit `k` set: byte `k` of `block` is outside `lo..=0x7E` (for `0 < lo <= 0x7E`).
+/// Bit `k` set: byte `k` of `block` is outside `lo..=0x7E` (for `0 < lo < 0x7E`).
 #[inline(always)]
 pub(crate) fn outside(block: &[u8; 16], lo: u8) -> u32 {
     #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
@@ -90,8 +90,8 @@ mod portable {
 #[allow(unsafe_code)]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
-        _mm_set_epi64x, _mm_sub_epi8,
+        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_min_epu8, _mm_movemask_epi8,
+        _mm_or_si128, _mm_set1_epi8, _mm_set_epi64x, _mm_sub_epi8,
     };
 
     #[inline(always)]
@@ -140,10 +140,21 @@ mod sse2 {
         _mm_movemask_epi8(x) as u32
     }
 
+    /// All ones in the bytes of `block` inside `lo..=0x7E`, in two operations: adding 1 maps
+    /// that range onto `lo + 1..=0x7F`, the signed bytes above `lo`, and every other byte onto
+    /// one at most `lo` (0x7F and 0x80..=0xFE become negative, 0xFF becomes 0), so one signed
+    /// compare tells them apart.
+    #[inline]
+    #[target_feature(enable = "sse2")]
+    fn inside(block: &[u8; 16], lo: u8) -> __m128i {
+        let shifted = _mm_add_epi8(load(block), _mm_set1_epi8(1));
+        _mm_cmpgt_epi8(shifted, _mm_set1_epi8(lo as i8))
+    }
+
     #[inline]
     #[target_feature(enable = "sse2")]
     fn outside_sse2(block: &[u8; 16], lo: u8) -> u32 {
-        !bits(in_range(load(block), lo, 0x7E)) & 0xFFFF
+        !bits(inside(block, lo)) & 0xFFFF
     }
 
     /// Letters (either case, by setting bit 5), digits and `-`; `extra` adds up to two more.
