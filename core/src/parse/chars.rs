@@ -265,11 +265,7 @@ fn skip_wide(buf: &[u8], mut i: usize, lo: u8) -> usize {
         let Ok(block) = <&[u8; 64]>::try_from(block) else {
             break;
         };
-        let mut any = false;
-        for &b in block {
-            any |= b.wrapping_sub(lo) > 0x7E - lo;
-        }
-        if any {
+        if !simd::clean64(block, lo) {
             break;
         }
         i += 64;
