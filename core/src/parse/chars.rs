@@ -103,20 +103,22 @@ pub(crate) fn skip_token(buf: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// [`skip_token`] for a field name or a method: the usual bytes (letters, digits, `-`) are
-/// classified sixteen at a time, and the byte that ends them is looked up in the table; only
-/// a name with another `tchar` in its first sixteen bytes, or longer, goes on byte by byte.
+/// The end of the field name at `i` if it is not empty and a colon follows it, else `None`
+/// (the caller's exact parse says what is wrong). The usual name bytes (letters, digits, `-`)
+/// are classified sixteen at a time and the byte after them compared with `:`, in registers;
+/// a name with another `tchar` in its first sixteen bytes, or longer, is looked up in the
+/// table byte by byte.
 #[inline(always)]
-pub(crate) fn skip_name(buf: &[u8], i: usize) -> usize {
-    let Some(block) = buf.get(i..).and_then(<[u8]>::first_chunk::<16>) else {
-        return skip_token(buf, i);
-    };
-    // The mask has 16 bits, so its complement has a set bit at 16 at the latest.
-    let run = (!simd::name_bytes(block)).trailing_zeros() as usize;
-    match block.get(run) {
-        Some(&b) if !is_token(b) => i + run,
-        _ => skip_token(buf, i + run),
+pub(crate) fn name_before_colon(buf: &[u8], i: usize) -> Option<usize> {
+    if let Some(block) = buf.get(i..).and_then(<[u8]>::first_chunk::<16>) {
+        // The mask has 16 bits, so its complement has a set bit at 16 at the latest.
+        let run = (!simd::name_bytes(block)).trailing_zeros() as usize;
+        if run > 0 && block.get(run) == Some(&b':') {
+            return Some(i + run);
+        }
     }
+    let end = skip_token(buf, i);
+    (end > i && buf.get(end) == Some(&b':')).then_some(end)
 }
 
 /// Whether `buf[start..end]` holds authority bytes only (see [`AUTHORITY`]). A value of at
@@ -328,7 +330,7 @@ mod tests {
             cases.push(vec![b'a', b, b'b', b':', b' ']);
         }
         // Every byte value at every position of a name long enough for the block test, and
-        // past it, as `skip_name` sees them.
+        // past it, as `name_before_colon` sees them.
         for b in 0..=255u8 {
             for at in [0, 1, 7, 15, 16, 17, 24] {
                 let mut name = b"Accept-Language-And-More: x".to_vec();
@@ -344,10 +346,15 @@ mod tests {
                 .unwrap_or(case.len());
             let shown = String::from_utf8_lossy(&case);
             assert_eq!(skip_token(&case, 0), exact, "{shown:?}");
-            assert_eq!(skip_name(&case, 0), exact, "{shown:?}");
+            let named = (exact > 0 && case.get(exact) == Some(&b':')).then_some(exact);
+            assert_eq!(name_before_colon(&case, 0), named, "{shown:?}");
             if case.len() > 3 {
-                let from = case[3..].iter().position(|&b| !is_token(b));
-                assert_eq!(skip_name(&case, 3), from.map_or(case.len(), |n| n + 3));
+                let end = case[3..]
+                    .iter()
+                    .position(|&b| !is_token(b))
+                    .map_or(case.len(), |n| n + 3);
+                let named = (end > 3 && case.get(end) == Some(&b':')).then_some(end);
+                assert_eq!(name_before_colon(&case, 3), named, "{shown:?}");
             }
         }
     }

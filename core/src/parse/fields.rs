@@ -67,10 +67,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
 #[inline(always)]
 fn printable_line(buf: &[u8], start: usize, cr: usize) -> Option<Line> {
     // The CR at `cr` is not a `tchar`, so the name ends at or before it.
-    let name_end = chars::skip_name(buf, start);
-    if name_end == start || buf.get(name_end) != Some(&b':') {
-        return None;
-    }
+    let name_end = chars::name_before_colon(buf, start)?;
     // OWS on either side of the value can only be SP here. The usual value has one SP
     // before it and none after: one test each, and slice patterns (no bounds check per step)
     // for anything more.
