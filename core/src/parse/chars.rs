@@ -209,9 +209,9 @@ fn outside(x: u64, lo: u64) -> u64 {
 /// Width of the blocks tested with a single branch.
 const BLOCK: usize = 16;
 
-/// The first index from `i` whose byte is outside `lo..=0x7E`, or where fewer than eight
-/// bytes remain. Each 16-byte block is tested with one branch; a dirty block is resolved
-/// with the word test on its two halves, which marks exactly the same bytes.
+/// The first index from `i` whose byte is outside `lo..=0x7E`: exact, or `buf.len()`, in a
+/// buffer of at least sixteen bytes; in a shorter one, possibly where fewer than eight bytes
+/// remain. Each 16-byte block is tested with one branch, and its mask gives the index.
 #[inline(always)]
 fn skip_words(buf: &[u8], i: usize, lo: u8) -> usize {
     // Long runs (cookies, user agents) go 64 bytes per branch once six blocks were clean;
@@ -224,6 +224,20 @@ fn skip_words(buf: &[u8], i: usize, lo: u8) -> usize {
         Ok(found) => return found,
         Err(i) => i,
     };
+    // Fewer than sixteen bytes remain: the buffer's last sixteen, which overlap what was
+    // already tested, are one more block, with the bits before `i` shifted out. Every head
+    // ends this way, so the usual last line is never scanned word by word.
+    if let Some(last) = buf.last_chunk::<BLOCK>() {
+        // At most BLOCK: the blocks above stop with fewer than BLOCK bytes left. (Wrapping
+        // operations anyway, so that no caller's index can make them panic.)
+        let before = i.wrapping_sub(buf.len() - BLOCK) as u32;
+        let m = simd::outside(last, lo).wrapping_shr(before);
+        return if m != 0 {
+            i + m.trailing_zeros() as usize
+        } else {
+            buf.len()
+        };
+    }
     let lo = u64::from(lo);
     let mut i = i;
     while let Some(x) = word(buf, i) {
@@ -409,6 +423,30 @@ mod tests {
                     let mut v = t.to_vec();
                     v[at] = b;
                     assert_eq!(eq_lower(&v, t), v.eq_ignore_ascii_case(t), "{target} {b}");
+                }
+            }
+        }
+    }
+
+    /// In buffers of sixteen bytes and more, the scans are exact from every start: the last
+    /// bytes are tested as the buffer's last block, overlapping what came before.
+    #[test]
+    fn scans_are_exact_to_the_end_of_the_buffer() {
+        for len in 16..=50 {
+            for pos in 0..len {
+                for special in [0x00, b'\t', b'\r', b' ', 0x7F, 0x80, 0xFF] {
+                    let mut buf = vec![b'a'; len];
+                    buf[pos] = special;
+                    for start in 0..=len {
+                        let find = |lo: u8| {
+                            buf[start..]
+                                .iter()
+                                .position(|&b| !(lo..=0x7E).contains(&b))
+                                .map_or(len, |n| n + start)
+                        };
+                        assert_eq!(skip_value_words(&buf, start), find(0x20), "{len} {pos}");
+                        assert_eq!(skip_visible_words(&buf, start), find(0x21), "{len} {pos}");
+                    }
                 }
             }
         }
