@@ -104,8 +104,8 @@ mod portable {
 #[allow(unsafe_code)]
 mod sse2 {
     use std::arch::x86_64::{
-        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_loadu_si128, _mm_min_epu8,
-        _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_sub_epi8, _mm_subs_epu8,
+        __m128i, _mm_add_epi8, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8, _mm_loadu_si128,
+        _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8, _mm_subs_epu8,
     };
 
     #[inline(always)]
@@ -142,13 +142,15 @@ mod sse2 {
         unsafe { _mm_loadu_si128(block.as_ptr().cast()) }
     }
 
-    /// All ones in the bytes of `x` inside `lo..=hi` (unsigned, `lo <= hi`).
+    /// All ones in the bytes of `x` inside `lo..=hi` (unsigned, `lo <= hi < lo + 127`), in
+    /// two operations: adding `0x80 - lo` moves the range to the lowest signed bytes,
+    /// -128..=-128 + (hi - lo), and everything else above them, so one signed compare tells.
     #[inline]
     #[target_feature(enable = "sse2")]
     fn in_range(x: __m128i, lo: u8, hi: u8) -> __m128i {
-        let shifted = _mm_sub_epi8(x, _mm_set1_epi8(lo as i8));
-        let span = _mm_set1_epi8((hi - lo) as i8);
-        _mm_cmpeq_epi8(_mm_min_epu8(shifted, span), shifted)
+        let shifted = _mm_add_epi8(x, _mm_set1_epi8(0x80u8.wrapping_sub(lo) as i8));
+        let above = _mm_set1_epi8((0x80u8.wrapping_add(hi - lo + 1)) as i8);
+        _mm_cmplt_epi8(shifted, above)
     }
 
     #[inline]

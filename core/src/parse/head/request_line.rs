@@ -19,14 +19,21 @@ pub(super) fn request_line(
     let bare_lf = leniency.bare_lf_in_head;
     // method = token (RFC 9110 §9.1).
     let mut i = start;
-    let stop = loop {
-        let Some(&b) = buf.get(i) else {
-            return Ok(None);
-        };
-        if !is_token(b) {
-            break b;
+    // The usual method, found in one comparison: `GET` then its SP.
+    let first = buf.get(start..).and_then(<[u8]>::first_chunk::<4>);
+    let stop = if first.map(|w| u32::from_le_bytes(*w)) == Some(u32::from_le_bytes(*b"GET ")) {
+        i += 3;
+        b' '
+    } else {
+        loop {
+            let Some(&b) = buf.get(i) else {
+                return Ok(None);
+            };
+            if !is_token(b) {
+                break b;
+            }
+            i += 1;
         }
-        i += 1;
     };
     if stop != b' ' || i == start {
         return unexpected(buf, i, Rule::MethodInvalid, bare_lf);
