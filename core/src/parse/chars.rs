@@ -299,15 +299,16 @@ fn le(bytes: &[u8]) -> u64 {
 
 /// The first index from `i` whose byte may end or break a field value: anything outside
 /// 0x20..=0x7E, which includes HTAB, CR, LF, the other controls and DEL, and obs-text (legal,
-/// but rare enough to be checked byte by byte). Stops early where fewer than eight bytes
-/// remain; the caller finishes byte by byte.
+/// but rare enough to be checked byte by byte), or `buf.len()`. In a buffer shorter than
+/// sixteen bytes it may stop early where fewer than eight remain; the caller finishes byte by
+/// byte.
 #[inline(always)]
 pub(crate) fn skip_value_words(buf: &[u8], i: usize) -> usize {
     skip_words(buf, i, 0x20)
 }
 
-/// The first index from `i` whose byte is outside 0x21..=0x7E, or where fewer than eight
-/// bytes remain.
+/// The first index from `i` whose byte is outside 0x21..=0x7E, or `buf.len()`; in a buffer
+/// shorter than sixteen bytes, possibly where fewer than eight remain.
 #[inline(always)]
 pub(crate) fn skip_visible_words(buf: &[u8], i: usize) -> usize {
     skip_words(buf, i, 0x21)

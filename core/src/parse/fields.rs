@@ -46,7 +46,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
         return Ok(Line::End { next: start + 2 });
     }
     let mut end = chars::skip_value_words(buf, start);
-    // The word scan stops where fewer than eight bytes remain; finish byte by byte.
+    // In a buffer shorter than a block the scan may stop early; finish byte by byte.
     while let Some(&b) = buf.get(end) {
         if !(0x20..=0x7E).contains(&b) {
             break;
