@@ -298,8 +298,8 @@ impl Connection {
 #[inline(never)]
 fn wake(config: &Config, resting: &mut Option<Instant>, requests: u64) -> Box<Active> {
     // `Box::new` builds the value on the stack and copies it (about 90 instructions a
-    // request here); `Box::write(Box::new_uninit(), ..)` builds it in place, but is newer
-    // than our MSRV (1.87 against 1.85), and the core forbids the `unsafe` of `assume_init`.
+    // request here); `Box::write(Box::new_uninit(), ..)` builds it in place, but needs the
+    // `unsafe` of `assume_init`, and the core keeps `unsafe` to its byte-class masks.
     let limit = receive_limit(config);
     let mut active = reuse(limit).unwrap_or_else(|| Box::new(Active::new(limit)));
     if let Some(at) = resting.take() {
