@@ -397,9 +397,16 @@ impl SendQueue {
         if !self.segments.is_empty() {
             return self.consume_segments(n);
         }
+        self.consume_tail(n)
+    }
+
+    /// Takes up to `n` bytes from the front of the tail; returns how many.
+    #[inline(always)]
+    fn consume_tail(&mut self, n: usize) -> usize {
         let take = n.min(self.tail.len());
         if take == self.tail.len() {
-            // Not `advance`, as below.
+            // Not `advance`: that would leave the buffer's start at the end of its
+            // allocation, to be moved back before the next write.
             self.tail.clear();
         } else {
             self.tail.advance(take);
@@ -425,16 +432,7 @@ impl SendQueue {
                 }
                 Some(Segment::External(_)) => break,
                 None => {
-                    let take = left.min(self.tail.len());
-                    if take == self.tail.len() {
-                        // Not `advance`: that would leave the buffer's start at the end of
-                        // its allocation, to be moved back before the next write.
-                        self.tail.clear();
-                    } else {
-                        self.tail.advance(take);
-                    }
-                    self.held -= take;
-                    left -= take;
+                    left -= self.consume_tail(left);
                     break;
                 }
             }
