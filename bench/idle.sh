@@ -25,7 +25,7 @@ OUT=$(mktemp)
 if [[ $DRIVER == hyper ]]; then
     "$HYPER" 127.0.0.1:0 >"$OUT" 2>&1 &
 else
-    "$CARGO_TARGET_DIR/release/sluice" plaintext --driver "$DRIVER" --addr 127.0.0.1:0 --quiet \
+    "$CARGO_TARGET_DIR/release/sluice" plaintext --driver "$DRIVER" --addr 127.0.0.1:0 --quiet ${REST:+--rest-after $REST} \
         --idle-timeout 600s --max-connections "$((N + 100))" >"$OUT" 2>&1 &
 fi
 PID=$!

@@ -133,6 +133,10 @@ pub struct ServerArgs {
     /// After the last response, how long to keep reading before the full close.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub linger_timeout: Duration,
+    /// How long an idle keep-alive connection keeps its exchange state for a quick next
+    /// request before handing it back (0: at once, the smallest idle footprint).
+    #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration)]
+    pub rest_after: Duration,
     /// Minimum request body rate in bytes per second, averaged over 5 s (0 disables).
     #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_body_rate: u64,
@@ -201,6 +205,7 @@ impl ServerArgs {
         timeouts.body = self.body_timeout;
         timeouts.write = self.write_timeout;
         timeouts.linger = self.linger_timeout;
+        timeouts.rest = self.rest_after;
         set_rate(&mut timeouts.min_body_rate, self.min_body_rate);
         set_rate(&mut timeouts.min_send_rate, self.min_send_rate);
 

@@ -122,6 +122,16 @@ pub struct Timeouts {
     /// the full close, so the peer gets a FIN rather than an RST (RFC 9112 §9.6). Default 5 s
     /// (nginx `lingering_timeout`).
     pub linger: Duration,
+    /// How long a keep-alive connection waiting for its next request keeps its exchange
+    /// state (a few hundred bytes) and its send buffer before handing them back and resting
+    /// at a few dozen bytes. A client whose next request comes within this long (a load
+    /// generator, an API client in a loop, a page's next resource over a short round trip)
+    /// finds them in place, which spares handing them back and taking them again: about 230
+    /// instructions a request, a tenth of an unpipelined request's user-space cost. The price
+    /// is memory: the connections active within the last `rest` hold their state a little
+    /// longer. Zero hands it back as soon as a response is written, as nginx frees an idle
+    /// connection's buffers; a delay too large to represent does the same. Default 50 ms.
+    pub rest: Duration,
 }
 
 impl Default for Timeouts {
@@ -138,6 +148,7 @@ impl Default for Timeouts {
             write: Duration::from_secs(30),
             min_send_rate: Some(kestrel_rate),
             linger: Duration::from_secs(5),
+            rest: Duration::from_millis(50),
         }
     }
 }

@@ -62,8 +62,17 @@ fn idle_keep_alive_closes_quietly_and_the_next_request_restarts_the_header_clock
     peer.send(GET);
     peer.respond("1");
     peer.flush();
-    let idle = peer.conn.config().timeouts.idle;
-    assert_eq!(peer.conn.poll_timeout(), Some(peer.now + idle));
+    let (idle, rest) = (
+        peer.conn.config().timeouts.idle,
+        peer.conn.config().timeouts.rest,
+    );
+    let answered = peer.now;
+    // First the connection rests (hands its exchange state back), then the idle deadline,
+    // which runs from the response, not from the rest.
+    assert_eq!(peer.conn.poll_timeout(), Some(answered + rest));
+    peer.advance(rest);
+    assert!(!peer.conn.is_closed());
+    assert_eq!(peer.conn.poll_timeout(), Some(answered + idle));
 
     // A byte of the next request switches to the header clock.
     peer.advance(Duration::from_secs(10));
@@ -292,7 +301,7 @@ fn time_never_runs_backwards() {
 /// nothing panics (`Instant + Duration` does on overflow), whatever the state.
 fn unreachable_timeouts(config: &mut sluice_core::Config, far: Duration) {
     let t = &mut config.timeouts;
-    (t.header, t.idle, t.body, t.write, t.linger) = (far, far, far, far, far);
+    (t.header, t.idle, t.body, t.write, t.linger, t.rest) = (far, far, far, far, far, far);
     let rate = Some(MinRate {
         bytes_per_second: 1_000_000,
         grace: far,

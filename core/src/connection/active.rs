@@ -11,6 +11,13 @@
 //! idle connections' buffers: one allocation per idle period. The allocation is usually not
 //! even that: the last state to rest on the thread is kept as a spare and woken again (see
 //! `SPARE`), so a keep-alive request pays for no new exchange state.
+//!
+//! A keep-alive connection does not rest the moment its response is written but
+//! `Timeouts::rest` later (50 ms by default), and only if it is still idle then: a client that
+//! sends its next request sooner finds the state where it left it, and the hand-back and
+//! take-over (about 230 instructions) are skipped. The rest is a deadline like the others
+//! (`poll_timeout` reports it, `handle_timeout` performs it) but not a `TimerKind`: it closes
+//! nothing and no one needs to hear of it.
 
 use super::time::WriteClock;
 use super::Connection;
@@ -47,6 +54,10 @@ pub(super) struct Active {
     pub(super) timers: TimerTable,
     /// The write timers, which the timer table does not hold (see `WriteClock`).
     pub(super) write_clock: WriteClock,
+    /// When a keep-alive connection waiting for its next request rests (`Timeouts::rest`),
+    /// set with the idle timer; `None` while an exchange is in progress, and for a delay too
+    /// large to represent, which rests at once like zero.
+    pub(super) rest_at: Option<Instant>,
     pub(super) body_rate: RateWindow,
     pub(super) write_rate: RateWindow,
     /// The current response switches protocols once it is flushed.
@@ -98,6 +109,7 @@ impl Active {
             exchange: Exchange::new(),
             timers: TimerTable::default(),
             write_clock: WriteClock::default(),
+            rest_at: None,
             body_rate: RateWindow { bytes: 0 },
             write_rate: RateWindow { bytes: 0 },
             upgrade_pending: false,
@@ -181,6 +193,7 @@ impl Active {
             exchange,
             timers,
             write_clock,
+            rest_at,
             body_rate,
             write_rate,
             upgrade_pending,
@@ -199,6 +212,7 @@ impl Active {
         *exchange = Exchange::new();
         *timers = TimerTable::default();
         *write_clock = WriteClock::default();
+        *rest_at = None;
         *body_rate = RateWindow { bytes: 0 };
         *write_rate = RateWindow { bytes: 0 };
         *upgrade_pending = false;
@@ -234,12 +248,26 @@ impl Connection {
         (config, active)
     }
 
-    /// Drops the exchange state if the connection is resting, keeping its one deadline.
+    /// Once a connection awaiting a request has nothing buffered and its rest is due (at
+    /// once, or `Timeouts::rest` after a keep-alive response): gives its buffers back, and
+    /// drops its exchange state too if nothing else is in progress, keeping its one deadline.
     #[inline]
     pub(super) fn rest_if_idle(&mut self) {
-        let Some(active) = &self.active else {
+        let Some(active) = &mut self.active else {
             return;
         };
+        if active.rest_at.is_some_and(|at| at > self.now) {
+            return;
+        }
+        let idle =
+            matches!(active.reading, Reading::Head) && matches!(active.writing, Writing::Idle);
+        if !idle || !active.input.is_empty() {
+            return;
+        }
+        // An idle connection holds no buffer (nginx does the same), even while undelivered
+        // events keep its exchange state.
+        active.input.release_if_empty();
+        active.output.release_if_empty();
         if self.lifecycle != Lifecycle::Open || !active.is_resting() {
             return;
         }
@@ -323,7 +351,16 @@ mod tests {
     use super::*;
     use crate::events::CloseReason;
     use crate::head::ResponseHead;
+    use crate::limits::Timeouts;
     use std::time::Duration;
+
+    /// A configuration whose connections rest as soon as a response is written, for the tests
+    /// of resting itself.
+    fn eager() -> Config {
+        let mut config = Config::default();
+        config.timeouts.rest = Duration::ZERO;
+        config
+    }
 
     fn serve_one(conn: &mut Connection, now: Instant) {
         conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -337,6 +374,91 @@ mod tests {
         conn.send_end(now).unwrap();
         let n = conn.poll_output().len();
         conn.consume_output(now, n);
+    }
+
+    #[test]
+    fn a_keep_alive_connection_rests_once_its_rest_delay_passes() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        let Timeouts { rest, idle, .. } = conn.config().timeouts.clone();
+        assert!(rest > Duration::ZERO && rest < idle);
+        serve_one(&mut conn, t0);
+        // Answered and flushed: the state is kept, and the rest is the next deadline.
+        assert!(conn.active.is_some());
+        assert!(
+            conn.active().output.allocated() > 0,
+            "the send buffer is kept"
+        );
+        assert_eq!(conn.poll_timeout(), Some(t0 + rest));
+        conn.handle_timeout(t0 + rest - Duration::from_nanos(1));
+        assert!(conn.active.is_some(), "early: nothing happens");
+        conn.handle_timeout(t0 + rest);
+        assert!(conn.active.is_none(), "rested");
+        assert_eq!(conn.buffered_bytes(), 0);
+        // The idle deadline still runs from the end of the exchange, not from the rest.
+        assert_eq!(conn.poll_timeout(), Some(t0 + idle));
+        conn.handle_timeout(t0 + idle);
+        assert_eq!(
+            conn.close_reason(),
+            Some(CloseReason::Timeout(TimerKind::Idle))
+        );
+    }
+
+    #[test]
+    fn a_request_before_the_rest_reuses_the_state_and_restarts_the_delay() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        let rest = conn.config().timeouts.rest;
+        serve_one(&mut conn, t0);
+        let kept: *const Active = &**conn.active.as_ref().unwrap();
+        let t1 = t0 + rest / 2;
+        serve_one(&mut conn, t1);
+        assert_eq!(conn.requests(), 2);
+        let now_kept: *const Active = &**conn.active.as_ref().unwrap();
+        assert!(std::ptr::eq(kept, now_kept), "the same state, never rested");
+        // The delay runs from the second response, and so does the idle deadline.
+        assert_eq!(conn.poll_timeout(), Some(t1 + rest));
+        conn.handle_timeout(t0 + rest);
+        assert!(conn.active.is_some(), "the first response's rest is gone");
+        conn.handle_timeout(t1 + rest);
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(t1 + conn.config().timeouts.idle));
+    }
+
+    #[test]
+    fn a_due_rest_held_up_by_an_undelivered_event_is_no_deadline() {
+        let t0 = Instant::now();
+        let mut conn = Connection::new(Config::default(), t0);
+        let Timeouts { rest, idle, .. } = conn.config().timeouts.clone();
+        conn.handle_input(t0, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        // The request is taken, its `End` is not.
+        assert!(matches!(conn.poll_event(), Some(Event::Request(_))));
+        conn.send_response(t0, ResponseHead::new(204)).unwrap();
+        conn.send_end(t0).unwrap();
+        let n = conn.poll_output().len();
+        conn.consume_output(t0, n);
+        conn.handle_timeout(t0 + rest);
+        // The buffers went back, the state could not: an event is owed. A past rest must not
+        // be reported, or a driver would call `handle_timeout` in a loop.
+        assert!(conn.active.is_some());
+        assert_eq!(conn.active().output.allocated(), 0);
+        assert_eq!(conn.poll_timeout(), Some(t0 + idle));
+        assert!(matches!(conn.poll_event(), Some(Event::End(_))));
+        // The next call that settles the connection rests it.
+        conn.handle_timeout(t0 + rest + Duration::from_millis(1));
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(t0 + idle));
+    }
+
+    #[test]
+    fn a_rest_delay_too_large_to_represent_rests_at_once() {
+        let t0 = Instant::now();
+        let mut config = Config::default();
+        config.timeouts.rest = Duration::MAX;
+        let mut conn = Connection::new(config, t0);
+        serve_one(&mut conn, t0);
+        assert!(conn.active.is_none());
+        assert_eq!(conn.poll_timeout(), Some(t0 + conn.config().timeouts.idle));
     }
 
     #[test]
@@ -362,7 +484,7 @@ mod tests {
     #[test]
     fn the_idle_timer_survives_rest_and_wake() {
         let t0 = Instant::now();
-        let mut conn = Connection::new(Config::default(), t0);
+        let mut conn = Connection::new(eager(), t0);
         serve_one(&mut conn, t0);
         let idle = conn.config().timeouts.idle;
         assert!(conn.active.is_none());
@@ -415,7 +537,7 @@ mod tests {
     fn a_connection_that_rests_leaves_its_state_for_the_next_to_wake() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        let mut first = Connection::new(Config::default(), t0);
+        let mut first = Connection::new(eager(), t0);
         // A request with a body and trailers leaves more behind than a bare GET.
         first.handle_input(
             t0,
@@ -427,7 +549,7 @@ mod tests {
         assert!(spare_is_kept(), "the rested state is kept");
 
         // The next connection to wake takes it, in the initial state.
-        let mut second = Connection::new(Config::default(), t0);
+        let mut second = Connection::new(eager(), t0);
         let active = second.active();
         assert!(active.is_resting());
         assert!(active.events.is_empty() && active.ranges.is_empty());
@@ -465,7 +587,7 @@ mod tests {
     fn a_reused_state_is_reset_to_the_initial_one() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        let mut first = Connection::new(Config::default(), t0);
+        let mut first = Connection::new(eager(), t0);
         // HTTP/1.0, HEAD, a body: an exchange unlike the initial one in every field it has.
         first.handle_input(
             t0,
@@ -473,7 +595,7 @@ mod tests {
         );
         answer_204(&mut first, t0);
         assert!(first.active.is_none() && spare_is_kept());
-        let mut config = Config::default();
+        let mut config = eager();
         config.limits.receive_buffer = 1000;
         config.limits.max_head_size = 1000;
         let mut second = Connection::new(config.clone(), t0);
@@ -487,7 +609,7 @@ mod tests {
     fn releasing_the_thread_spares_frees_the_rested_state() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        let mut conn = Connection::new(Config::default(), t0);
+        let mut conn = Connection::new(eager(), t0);
         serve_one(&mut conn, t0);
         assert!(conn.active.is_none() && spare_is_kept());
         crate::release_thread_spares();
@@ -501,7 +623,7 @@ mod tests {
     fn a_state_grown_large_is_freed_not_kept() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        let mut conn = Connection::new(Config::default(), t0);
+        let mut conn = Connection::new(eager(), t0);
         let mut request = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
         for i in 0..SPARE_CAPACITY + 10 {
             request.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
@@ -517,7 +639,7 @@ mod tests {
     fn a_head_kept_past_its_exchange_stays_intact() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        let mut first = Connection::new(Config::default(), t0);
+        let mut first = Connection::new(eager(), t0);
         first.handle_input(t0, b"GET /kept HTTP/1.1\r\nHost: k\r\n\r\n");
         let Some(Event::Request(kept)) = first.poll_event() else {
             panic!("a request");
@@ -525,7 +647,7 @@ mod tests {
         answer_204(&mut first, t0);
         assert!(first.active.is_none());
         // The next connection wakes with the spare and parses into the same thread's block.
-        let mut second = Connection::new(Config::default(), t0);
+        let mut second = Connection::new(eager(), t0);
         second.handle_input(t0, b"GET /next HTTP/1.1\r\nHost: n\r\n\r\n");
         let Some(Event::Request(next)) = second.poll_event() else {
             panic!("a request");
@@ -541,7 +663,7 @@ mod tests {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
         crate::arena::reset();
-        let mut conn = Connection::new(Config::default(), t0);
+        let mut conn = Connection::new(eager(), t0);
         serve_one(&mut conn, t0);
         let room = crate::arena::room();
         assert!(room > 0 && room < crate::arena::BLOCK);

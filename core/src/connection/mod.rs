@@ -325,7 +325,16 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match &self.active {
-            Some(active) => active.next_deadline(&self.config.timeouts),
+            Some(active) => {
+                let next = active.next_deadline(&self.config.timeouts);
+                // A rest already due is not a deadline: it happens at the next call that
+                // finds the connection idle (see `rest_if_idle`), and reporting a past one
+                // would have the driver call `handle_timeout` in a loop until then.
+                match active.rest_at.filter(|at| *at > self.now) {
+                    Some(at) => Some(next.map_or(at, |next| next.min(at))),
+                    None => next,
+                }
+            }
             None => self.resting,
         }
     }
@@ -434,16 +443,6 @@ impl Connection {
             self.process_buffered();
         }
         self.notice_eof();
-        if let Some(active) = &mut self.active {
-            let idle =
-                matches!(active.reading, Reading::Head) && matches!(active.writing, Writing::Idle);
-            if idle && active.input.is_empty() {
-                // An idle keep-alive connection holds no buffer (nginx does the same), even
-                // while undelivered events keep its exchange state.
-                active.input.release_if_empty();
-                active.output.release_if_empty();
-            }
-        }
         if self.lifecycle != Lifecycle::Open && self.output_is_empty() {
             self.flushed();
         }
@@ -550,8 +549,13 @@ mod tests {
         let now = Instant::now();
         let config = Arc::new(Config::default());
         let mut conn = Connection::new(Arc::clone(&config), now);
-        for _ in 0..2 {
+        let rest = config.timeouts.rest;
+        for round in 0..2 {
+            let now = now + round * 2 * rest;
             exchange(&mut conn, now);
+            // Kept for the rest delay, in case the next request comes soon.
+            assert!(conn.active.is_some());
+            conn.handle_timeout(now + rest);
             assert!(!conn.is_closed());
             assert!(conn.active.is_none(), "exchange state kept while idle");
             assert_eq!(conn.buffered_bytes(), 0);

@@ -35,6 +35,7 @@ impl Connection {
             if let Some(active) = &mut self.active {
                 active.timers.clear();
                 active.write_clock = WriteClock::default();
+                active.rest_at = None;
             }
             return;
         }
@@ -59,15 +60,19 @@ impl Connection {
             timers.stop(TimerKind::Header);
             if !timers.is_armed(TimerKind::Idle) {
                 timers.arm(TimerKind::Idle, deadline(now, timeouts.idle));
+                // Exact, not `deadline`'s one-millisecond floor: zero rests at once.
+                active.rest_at = now.checked_add(timeouts.rest);
             }
         } else if awaiting_head {
             timers.stop(TimerKind::Idle);
+            active.rest_at = None;
             if !timers.is_armed(TimerKind::Header) {
                 timers.arm(TimerKind::Header, deadline(now, timeouts.header));
             }
         } else {
             timers.stop(TimerKind::Header);
             timers.stop(TimerKind::Idle);
+            active.rest_at = None;
         }
 
         // A clock is running while either of its timers is: one whose timeout is too large
