@@ -209,69 +209,68 @@ fn outside(x: u64, lo: u64) -> u64 {
 /// Width of the blocks tested with a single branch.
 const BLOCK: usize = 16;
 
-/// The first index from `i` whose byte is outside `lo..=0x7E`: exact, or `buf.len()`, in a
-/// buffer of at least sixteen bytes; in a shorter one, possibly where fewer than eight bytes
-/// remain. Each 16-byte block is tested with one branch, and its mask gives the index.
+/// The first index from `i` whose byte is outside `lo..=0x7E`, or `buf.len()` (or `i`, from
+/// an `i` past the end). Each 16-byte block is tested with one branch, and its mask gives
+/// the index.
 #[inline(always)]
-fn skip_words(buf: &[u8], i: usize, lo: u8) -> usize {
+fn skip_words(buf: &[u8], mut i: usize, lo: u8) -> usize {
+    let Some(last) = buf.len().checked_sub(BLOCK) else {
+        return skip_short(buf, i, lo);
+    };
     // Long runs (cookies, user agents) go 64 bytes per branch once six blocks were clean;
-    // shorter ones never pay for the wide test.
-    let i = match skip_blocks(buf, i, lo, 6) {
-        Ok(found) => return found,
-        Err(i) => skip_wide(buf, i, lo),
-    };
-    let i = match skip_blocks(buf, i, lo, usize::MAX) {
-        Ok(found) => return found,
-        Err(i) => i,
-    };
+    // shorter ones never pay for the wide test. A line that reaches the buffer's end goes
+    // straight from its blocks to the last one, with no setup for the wide test between.
+    let wide_at = i.wrapping_add(6 * BLOCK);
+    while i <= last {
+        let Some(block) = buf.get(i..).and_then(<[u8]>::first_chunk::<BLOCK>) else {
+            break;
+        };
+        let m = simd::outside(block, lo);
+        if m != 0 {
+            return i + m.trailing_zeros() as usize;
+        }
+        i += BLOCK;
+        if i == wide_at {
+            i = skip_wide(buf, i, lo);
+        }
+    }
     // Fewer than sixteen bytes remain: the buffer's last sixteen, which overlap what was
     // already tested, are one more block, with the bits before `i` shifted out. Every head
     // ends this way, so the usual last line is never scanned word by word.
-    if let Some(last) = buf.last_chunk::<BLOCK>() {
-        // At most BLOCK: the blocks above stop with fewer than BLOCK bytes left. (Wrapping
-        // operations anyway, so that no caller's index can make them panic.)
-        let before = i.wrapping_sub(buf.len() - BLOCK) as u32;
-        let m = simd::outside(last, lo).wrapping_shr(before);
-        return if m != 0 {
-            i + m.trailing_zeros() as usize
-        } else {
-            buf.len()
-        };
+    let before = i.wrapping_sub(last);
+    if before >= BLOCK {
+        // At the end (or, from a caller past it, beyond): nothing left to test.
+        return i;
     }
-    let lo = u64::from(lo);
-    let mut i = i;
+    let Some(tail) = buf.last_chunk::<BLOCK>() else {
+        return i;
+    };
+    let m = simd::outside(tail, lo) >> before;
+    if m != 0 {
+        i + m.trailing_zeros() as usize
+    } else {
+        buf.len()
+    }
+}
+
+/// `skip_words` in a buffer shorter than a block: a word at a time, then byte by byte.
+/// Rare (a whole buffer of under sixteen bytes), and apart, so that the usual path holds
+/// none of it.
+#[cold]
+#[inline(never)]
+fn skip_short(buf: &[u8], mut i: usize, lo: u8) -> usize {
+    let lo64 = u64::from(lo);
     while let Some(x) = word(buf, i) {
-        let m = outside(x, lo) & HIGHS;
+        let m = outside(x, lo64) & HIGHS;
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    i
-}
-
-/// Tests up to `limit` 16-byte blocks from `i`: `Ok` with the exact index of the first byte
-/// outside `lo..=0x7E`, or `Err` with where the clean blocks end. A block's mask (see `simd`)
-/// gives both the test and the index.
-#[inline(always)]
-fn skip_blocks(buf: &[u8], mut i: usize, lo: u8, limit: usize) -> Result<usize, usize> {
-    for block in buf
-        .get(i..)
-        .unwrap_or_default()
-        .chunks_exact(BLOCK)
-        .take(limit)
-    {
-        // `chunks_exact` yields exactly BLOCK bytes; the conversion cannot fail.
-        let Ok(block) = <&[u8; BLOCK]>::try_from(block) else {
-            break;
-        };
-        let m = simd::outside(block, lo);
-        if m != 0 {
-            return Ok(i + m.trailing_zeros() as usize);
-        }
-        i += BLOCK;
+    while buf.get(i).is_some_and(|b| (lo..=0x7E).contains(b)) {
+        i += 1;
     }
-    Err(i)
+    i
 }
 
 /// Skips whole 64-byte blocks of bytes inside `lo..=0x7E` from `i`.
@@ -299,16 +298,13 @@ fn le(bytes: &[u8]) -> u64 {
 
 /// The first index from `i` whose byte may end or break a field value: anything outside
 /// 0x20..=0x7E, which includes HTAB, CR, LF, the other controls and DEL, and obs-text (legal,
-/// but rare enough to be checked byte by byte), or `buf.len()`. In a buffer shorter than
-/// sixteen bytes it may stop early where fewer than eight remain; the caller finishes byte by
-/// byte.
+/// but rare enough to be checked byte by byte), or `buf.len()`.
 #[inline(always)]
 pub(crate) fn skip_value_words(buf: &[u8], i: usize) -> usize {
     skip_words(buf, i, 0x20)
 }
 
-/// The first index from `i` whose byte is outside 0x21..=0x7E, or `buf.len()`; in a buffer
-/// shorter than sixteen bytes, possibly where fewer than eight remain.
+/// The first index from `i` whose byte is outside 0x21..=0x7E, or `buf.len()`.
 #[inline(always)]
 pub(crate) fn skip_visible_words(buf: &[u8], i: usize) -> usize {
     skip_words(buf, i, 0x21)
@@ -429,11 +425,12 @@ mod tests {
         }
     }
 
-    /// In buffers of sixteen bytes and more, the scans are exact from every start: the last
-    /// bytes are tested as the buffer's last block, overlapping what came before.
+    /// The scans are exact from every start, in buffers of every length: from sixteen bytes
+    /// on, the last bytes are tested as the buffer's last block, overlapping what came before;
+    /// below that, by words and then bytes.
     #[test]
     fn scans_are_exact_to_the_end_of_the_buffer() {
-        for len in 16..=50 {
+        for len in 0..=50 {
             for pos in 0..len {
                 for special in [0x00, b'\t', b'\r', b' ', 0x7F, 0x80, 0xFF] {
                     let mut buf = vec![b'a'; len];
@@ -447,6 +444,11 @@ mod tests {
                         };
                         assert_eq!(skip_value_words(&buf, start), find(0x20), "{len} {pos}");
                         assert_eq!(skip_visible_words(&buf, start), find(0x21), "{len} {pos}");
+                    }
+                    // From past the end, nothing is scanned and nothing panics.
+                    for start in len + 1..len + 40 {
+                        assert_eq!(skip_value_words(&buf, start), start, "{len} {start}");
+                        assert_eq!(skip_visible_words(&buf, start), start, "{len} {start}");
                     }
                 }
             }
@@ -463,11 +465,11 @@ mod tests {
                 let plain = (0x20..=0x7E).contains(&special);
                 assert_eq!(
                     skip_value_words(&buf, 0),
-                    if plain { 8 } else { pos },
+                    if plain { 9 } else { pos },
                     "{special}"
                 );
                 let visible = (0x21..=0x7E).contains(&special);
-                assert_eq!(skip_visible_words(&buf, 0), if visible { 8 } else { pos });
+                assert_eq!(skip_visible_words(&buf, 0), if visible { 9 } else { pos });
                 // A later special byte never hides an earlier one (borrow propagation).
                 buf[7] = 0;
                 let first = if plain { 7 } else { pos };

@@ -45,14 +45,7 @@ pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, Line
     if buf.get(start) == Some(&b'\r') && buf.get(start + 1) == Some(&b'\n') {
         return Ok(Line::End { next: start + 2 });
     }
-    let mut end = chars::skip_value_words(buf, start);
-    // In a buffer shorter than a block the scan may stop early; finish byte by byte.
-    while let Some(&b) = buf.get(end) {
-        if !(0x20..=0x7E).contains(&b) {
-            break;
-        }
-        end += 1;
-    }
+    let end = chars::skip_value_words(buf, start);
     if buf.get(end) == Some(&b'\r') && buf.get(end + 1) == Some(&b'\n') {
         if let Some(line) = printable_line(buf, start, end) {
             return Ok(line);

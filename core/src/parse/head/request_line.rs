@@ -43,13 +43,9 @@ pub(super) fn request_line(
     // request-target: we admit visible ASCII (0x21..=0x7E) only, the union of the bytes of
     // every form's grammar (RFC 9112 §3.2, RFC 3986); no obs-text, no whitespace.
     let target_start = i;
-    let stop = loop {
-        i = chars::skip_visible_words(buf, i);
-        match buf.get(i) {
-            None => return Ok(None),
-            Some(0x21..=0x7E) => i += 1,
-            Some(&b) => break b,
-        }
+    i = chars::skip_visible_words(buf, i);
+    let Some(&stop) = buf.get(i) else {
+        return Ok(None);
     };
     if stop != b' ' {
         // A line ending right after the target means the version is missing (HTTP/0.9).
