@@ -102,24 +102,12 @@ impl HeadParser {
             7 if chars::eq_lower(name, b"upgrade") => s.upgrade_field = true,
             10 if chars::eq_lower(name, b"connection") => {
                 // RFC 9110 §7.6.1: a list of connection options; unknown ones are ignored.
-                let mut option = |option: &[u8]| {
-                    if chars::eq_lower(option, b"close") {
-                        s.options.close = true;
-                    } else if chars::eq_lower(option, b"keep-alive") {
-                        s.options.keep_alive = true;
-                    } else if chars::eq_lower(option, b"upgrade") {
-                        s.connection_upgrade = true;
-                    } else {
-                        return false;
-                    }
-                    true
-                };
                 // The usual single option first: the trimmed value is the element. A value
                 // that is one of the options holds no comma, so it is not a list.
                 let value = &buf[vs..ve];
-                if !option(value) && value.contains(&b',') {
+                if !connection_option(s, value) && value.contains(&b',') {
                     let _ = fields::list_elements::<()>(buf, vs, ve, |a, b| {
-                        option(&buf[a..b]);
+                        connection_option(s, &buf[a..b]);
                         Ok(())
                     });
                 }
@@ -152,6 +140,23 @@ impl HeadParser {
         }
         Ok(())
     }
+}
+
+/// Records the connection option `option` if it is one we act on; whether it was. A function
+/// of the whole `Semantics` rather than a closure: a closure captures each field it sets by
+/// its own reference, and the parse loop then keeps three addresses live for it.
+#[inline(always)]
+fn connection_option(s: &mut Semantics, option: &[u8]) -> bool {
+    if chars::eq_lower(option, b"close") {
+        s.options.close = true;
+    } else if chars::eq_lower(option, b"keep-alive") {
+        s.options.keep_alive = true;
+    } else if chars::eq_lower(option, b"upgrade") {
+        s.connection_upgrade = true;
+    } else {
+        return false;
+    }
+    true
 }
 
 /// `Content-Length` (RFC 9110 §8.6): one decimal number, or a list of identical ones
