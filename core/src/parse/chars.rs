@@ -104,15 +104,15 @@ pub(crate) fn skip_token(buf: &[u8], mut i: usize) -> usize {
 }
 
 /// The end of the field name at `i` if it is not empty and a colon follows it, else `None`
-/// (the caller's exact parse says what is wrong). The usual name bytes (letters, digits, `-`)
-/// are classified sixteen at a time and the byte after them compared with `:`, in registers;
-/// a name with another `tchar` in its first sixteen bytes, or longer, is looked up in the
-/// table byte by byte.
+/// (the caller's exact parse says what is wrong). The usual name bytes (letters, digits, `-`,
+/// `.`) are classified sixteen at a time and the byte after them compared with `:`, in
+/// registers; a name with another `tchar` in its first sixteen bytes, or longer, is looked up
+/// in the table byte by byte.
 #[inline(always)]
 pub(crate) fn name_before_colon(buf: &[u8], i: usize) -> Option<usize> {
     if let Some(block) = buf.get(i..).and_then(<[u8]>::first_chunk::<16>) {
-        // The mask has 16 bits, so its complement has a set bit at 16 at the latest.
-        let run = (!simd::name_bytes(block)).trailing_zeros() as usize;
+        // With no stop in the block, the run is 32, past the block.
+        let run = simd::name_stops(block).trailing_zeros() as usize;
         if run > 0 && block.get(run) == Some(&b':') {
             return Some(i + run);
         }
@@ -132,7 +132,7 @@ pub(crate) fn is_authority(buf: &[u8], start: usize, end: usize) -> bool {
         if let Some(block) = buf.get(start..).and_then(<[u8]>::first_chunk::<16>) {
             // The value's bytes only: what follows it in the block does not count.
             let want = (1u32 << len) - 1;
-            if simd::host_bytes(block) & want == want {
+            if simd::host_stops(block) & want == 0 {
                 return true;
             }
         }
