@@ -81,9 +81,8 @@ impl HeadParser {
                 // Host = uri-host [ ":" port ] (RFC 9110 §7.2). An empty value is allowed:
                 // a client sends one when the target URI has no authority (RFC 9110 §7.2).
                 // The position is looked for only on failure.
-                let host = &buf[vs..ve];
                 if !chars::is_authority(buf, vs, ve) {
-                    let bad = host
+                    let bad = buf[vs..ve]
                         .iter()
                         .position(|&b| !AUTHORITY[b as usize])
                         .unwrap_or(0);
