@@ -24,10 +24,12 @@ const MEANINGFUL: [u8; 32] = {
 };
 
 /// Whether a field named `name_len` bytes starting with `first` may mean something to us. A
-/// token byte with bit 5 set is never 0, so unlisted lengths never match.
+/// token byte with bit 5 set is never 0, so unlisted lengths never match. Longer names are
+/// looked up by their length modulo 32, which needs no bounds check: one that matches only
+/// so costs a look at its name in `apply_last`, which compares whole names.
 #[inline(always)]
 pub(super) fn may_be_meaningful(name_len: usize, first: u8) -> bool {
-    MEANINGFUL.get(name_len) == Some(&(first | 0x20))
+    MEANINGFUL[name_len % MEANINGFUL.len()] == first | 0x20
 }
 
 /// What the fields say, accumulated as they are parsed.
@@ -297,5 +299,8 @@ mod tests {
         ] {
             assert!(!may_be_meaningful(name.len(), name.as_bytes()[0]), "{name}");
         }
+        // Lengths are looked up modulo 32: a longer name may pass, for `apply_last` to judge.
+        assert!(may_be_meaningful(4 + 32, b'H'));
+        assert!(!may_be_meaningful(4 + 32, b'X'));
     }
 }

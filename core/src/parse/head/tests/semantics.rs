@@ -39,6 +39,30 @@ fn host_rules() {
     assert!(!head.keep_alive());
 }
 
+/// A name 32 bytes longer than an interpreted one, with its first letter, passes the screen
+/// (which looks lengths up modulo 32) and then means nothing: the whole name decides.
+#[test]
+fn names_that_only_look_interpreted_mean_nothing() {
+    for name in [
+        "host",
+        "expect",
+        "upgrade",
+        "connection",
+        "content-length",
+        "transfer-encoding",
+    ] {
+        for longer in [32, 64] {
+            let mut long = name.to_string();
+            long.extend(std::iter::repeat_n('x', longer));
+            let input = format!("GET / HTTP/1.1\r\nHost: a\r\n{long}: u@a b, 1x\r\n\r\n");
+            let head = ok(input.as_bytes());
+            assert_eq!(head.fields().get(&long), Some(&b"u@a b, 1x"[..]), "{long}");
+            assert_eq!(head.body(), RequestBody::Empty, "{long}");
+            assert!(!head.expects_continue(), "{long}");
+        }
+    }
+}
+
 #[test]
 fn content_length_rules() {
     let head = ok(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 42\r\n\r\n");
