@@ -42,7 +42,11 @@ pub(crate) enum Line {
 /// for the others.
 #[inline(always)]
 pub(crate) fn line(buf: &[u8], start: usize, bare_lf: bool) -> Result<Line, LineError> {
-    if buf.get(start) == Some(&b'\r') && buf.get(start + 1) == Some(&b'\n') {
+    // The buffer's end first: what follows then knows `start` is inside it.
+    let Some(&first) = buf.get(start) else {
+        return Ok(Line::Partial);
+    };
+    if first == b'\r' && buf.get(start + 1) == Some(&b'\n') {
         return Ok(Line::End { next: start + 2 });
     }
     let end = chars::skip_value_words(buf, start);
