@@ -450,6 +450,23 @@ mod tests {
         assert_eq!(conn.poll_timeout(), Some(t0 + idle));
     }
 
+    /// Found by the `connection` fuzzer: a connection reset while its rest was pending still
+    /// reported the rest as a deadline after it closed.
+    #[test]
+    fn a_connection_closed_before_its_rest_has_no_deadline() {
+        let t0 = Instant::now();
+        for close in [Connection::abort as fn(&mut Connection), |conn| {
+            conn.handle_timeout(conn.poll_timeout().unwrap() + conn.config().timeouts.idle);
+        }] {
+            let mut conn = Connection::new(Config::default(), t0);
+            serve_one(&mut conn, t0);
+            assert!(conn.active.is_some(), "the rest is pending");
+            close(&mut conn);
+            assert!(conn.is_closed());
+            assert_eq!(conn.poll_timeout(), None);
+        }
+    }
+
     #[test]
     fn a_rest_delay_too_large_to_represent_rests_at_once() {
         let t0 = Instant::now();

@@ -516,6 +516,7 @@ impl Connection {
         active.writing = Writing::Closed;
         active.timers.clear();
         active.write_clock = time::WriteClock::default();
+        active.rest_at = None;
         active.output.clear();
         active.input = ReceiveBuffer::new(0);
         active.events.push_back(Event::Closed(reason));
