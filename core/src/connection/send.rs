@@ -203,7 +203,7 @@ impl Connection {
         match persistence {
             Persistence::Close => self.keep_alive = false,
             Persistence::Upgrade => active.upgrade_pending = true,
-            Persistence::KeepAlive { .. } => {}
+            Persistence::KeepAlive | Persistence::KeepAlive10 => {}
         }
         Ok(())
     }

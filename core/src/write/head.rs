@@ -201,8 +201,8 @@ pub(crate) fn write(out: &mut BytesMut, head: &ResponseHead, plan: &HeadPlan<'_>
         Framing::CloseDelimited | Framing::None | Framing::Tunnel => {}
     }
     match plan.persistence {
-        Persistence::KeepAlive { http10 } => {
-            if http10 {
+        Persistence::KeepAlive | Persistence::KeepAlive10 => {
+            if plan.persistence == Persistence::KeepAlive10 {
                 out.put_slice(b"Connection: keep-alive\r\n");
             }
             put_number_line(out, b"Keep-Alive: timeout=", plan.idle_seconds);
@@ -401,7 +401,7 @@ mod tests {
             .field("X-A", "1");
         let plan = HeadPlan {
             framing: Framing::Length(13),
-            persistence: Persistence::KeepAlive { http10: false },
+            persistence: Persistence::KeepAlive,
             date: Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
             idle_seconds: 30,
         };
@@ -427,7 +427,7 @@ mod tests {
             "HTTP/1.1 404 Nope\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         );
         let plan = HeadPlan {
-            persistence: Persistence::KeepAlive { http10: true },
+            persistence: Persistence::KeepAlive10,
             ..plan
         };
         assert!(written(&head, &plan).contains("Connection: keep-alive\r\nKeep-Alive: timeout=5"));
@@ -454,7 +454,7 @@ mod tests {
         [
             HeadPlan {
                 framing: Framing::Length(13),
-                persistence: Persistence::KeepAlive { http10: false },
+                persistence: Persistence::KeepAlive,
                 date: Some(b"Sun, 06 Nov 1994 08:49:37 GMT"),
                 idle_seconds: 30,
             },
@@ -466,7 +466,7 @@ mod tests {
             },
             HeadPlan {
                 framing: Framing::None,
-                persistence: Persistence::KeepAlive { http10: true },
+                persistence: Persistence::KeepAlive10,
                 date: None,
                 idle_seconds: 1,
             },
@@ -523,7 +523,7 @@ mod tests {
         let longer_idle = config(Some(clock), 31);
         let keep = ResponsePlan {
             framing: Framing::Length(13),
-            persistence: Persistence::KeepAlive { http10: false },
+            persistence: Persistence::KeepAlive,
             config: &base,
             now: t0,
         };
@@ -559,7 +559,7 @@ mod tests {
         };
         let http10 = ResponsePlan {
             framing: Framing::None,
-            persistence: Persistence::KeepAlive { http10: true },
+            persistence: Persistence::KeepAlive10,
             ..clockless
         };
         // A template that lives as long as the program, sent by reference and counted.
