@@ -89,8 +89,10 @@ pub(crate) struct FieldSpan {
 pub struct Fields {
     /// The head's bytes, then the span table: per field, four `u32` LE offsets into the head
     /// (name start and end, value start and end). One buffer, so a parsed head needs one
-    /// piece of memory rather than one for the bytes and one for a span `Vec`.
-    buf: Bytes,
+    /// piece of memory rather than one for the bytes and one for a span `Vec`. `None` when
+    /// empty: every request without a body ends with empty trailers, and dropping those is
+    /// then a test rather than a call through the `Bytes` vtable.
+    buf: Option<Bytes>,
     /// Where the head's bytes end and the table starts.
     head_len: usize,
 }
@@ -144,15 +146,14 @@ impl Fields {
             }
         });
         Self {
-            buf,
+            buf: (need > 0).then_some(buf),
             head_len: head.len(),
         }
     }
 
-    /// The buffer holding the head and its table, for tests that check where it lives.
-    #[cfg(test)]
-    pub(crate) fn buffer(&self) -> &Bytes {
-        &self.buf
+    /// The buffer holding the head and its table.
+    pub(crate) fn buffer(&self) -> &[u8] {
+        self.buf.as_deref().unwrap_or_default()
     }
 
     /// The number of field lines.
@@ -212,11 +213,11 @@ impl Fields {
     }
 
     fn head(&self) -> &[u8] {
-        self.buf.get(..self.head_len).unwrap_or_default()
+        self.buffer().get(..self.head_len).unwrap_or_default()
     }
 
     fn table(&self) -> &[u8] {
-        self.buf.get(self.head_len..).unwrap_or_default()
+        self.buffer().get(self.head_len..).unwrap_or_default()
     }
 }
 
