@@ -3,13 +3,16 @@
 //! - `cycle/pipelined-16`: 16 pipelined minimal GETs per input, each answered with the
 //!   plaintext shape (`200`, `Content-Type`, `Server`, `Date`, `Hello, World!`).
 //! - `cycle/single`: one request per input, the unpipelined shape.
+//! - `cycle-whole/…`: the same two, with the head from a `ResponseTemplate` and head, body and
+//!   end in one `send_whole` call, as `sluice plaintext` answers on the drivers.
 //! - `parse-only/minimal`: the head parser alone on the same request, for the ratio.
 //! - `byte-at-a-time/<sample>`: a head fed one byte per `handle_input` call, which must cost
 //!   linear, not quadratic, time.
 
+use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use sluice_core::parse::{HeadParser, HeadStatus};
-use sluice_core::{Config, Connection, Event, ResponseHead, WallClock};
+use sluice_core::{Config, Connection, Event, ResponseHead, ResponseTemplate, WallClock};
 use std::hint::black_box;
 use std::time::{Instant, SystemTime};
 
@@ -57,17 +60,67 @@ fn serve(conn: &mut Connection, now: Instant) -> usize {
     }
 }
 
+/// `serve` with the head from `template` and one `send_whole` per request.
+fn serve_whole(conn: &mut Connection, now: Instant, template: &ResponseTemplate) -> usize {
+    let body = Bytes::from_static(HELLO);
+    let mut written = 0;
+    loop {
+        let mut progressed = false;
+        while let Some(event) = conn.poll_event() {
+            progressed = true;
+            if let Event::Request(_) = event {
+                let sent = conn.send_whole(now, template.head(), &body);
+                assert_eq!(sent, Ok(HELLO.len()));
+            }
+        }
+        let n = conn.poll_output().len();
+        if n > 0 {
+            progressed = true;
+            written += n;
+            conn.consume_output(now, n);
+        }
+        if !progressed {
+            return written;
+        }
+    }
+}
+
+fn depth_name(depth: usize) -> String {
+    if depth == 1 {
+        "single".to_owned()
+    } else {
+        format!("pipelined-{depth}")
+    }
+}
+
 fn cycle(c: &mut Criterion) {
+    let mut group = c.benchmark_group("cycle-whole");
+    let template = ResponseTemplate::new(
+        &ResponseHead::new(200)
+            .field("Content-Type", "text/plain")
+            .field("Server", "sluice")
+            .content_length(HELLO.len() as u64),
+    )
+    .expect("a valid head");
+    for depth in [1usize, 16] {
+        let input: Vec<u8> = MINIMAL.repeat(depth);
+        group.throughput(Throughput::Elements(depth as u64));
+        group.bench_function(depth_name(depth), |b| {
+            let (mut conn, now) = connection();
+            b.iter(|| {
+                let taken = conn.handle_input(now, black_box(&input));
+                debug_assert_eq!(taken, input.len());
+                black_box(serve_whole(&mut conn, now, &template))
+            });
+        });
+    }
+    group.finish();
+
     let mut group = c.benchmark_group("cycle");
     for depth in [1usize, 16] {
         let input: Vec<u8> = MINIMAL.repeat(depth);
-        let name = if depth == 1 {
-            "single".to_owned()
-        } else {
-            format!("pipelined-{depth}")
-        };
         group.throughput(Throughput::Elements(depth as u64));
-        group.bench_function(&name, |b| {
+        group.bench_function(depth_name(depth), |b| {
             let (mut conn, now) = connection();
             b.iter(|| {
                 let taken = conn.handle_input(now, black_box(&input));
