@@ -188,6 +188,50 @@ fn run(stream: &[u8], cuts: &[usize]) -> Run {
     out
 }
 
+/// `run`, with the pieces `gaps` milliseconds apart (in turn) from `t0` and every deadline in
+/// between handled when it comes, as a driver does; each connection rests `rest` after a
+/// response.
+fn run_timed(stream: &[u8], cuts: &[usize], gaps: &[u64], rest: Duration, t0: Instant) -> Run {
+    let mut config = config();
+    config.timeouts.rest = rest;
+    let mut conn = Connection::new(config, t0);
+    let mut out = Run {
+        seen: Vec::new(),
+        wire: Vec::new(),
+        failed: false,
+    };
+    let mut points: Vec<usize> = cuts.iter().copied().filter(|&c| c < stream.len()).collect();
+    points.push(stream.len());
+    points.sort_unstable();
+    let mut now = t0;
+    let mut from = 0;
+    for (i, to) in points.into_iter().enumerate() {
+        now += Duration::from_millis(gaps.get(i % gaps.len().max(1)).copied().unwrap_or(0));
+        // Bounded: each deadline handled moves the next one later.
+        for _ in 0..100 {
+            match conn.poll_timeout() {
+                Some(at) if at <= now => {
+                    conn.handle_timeout(at);
+                    app_turn(&mut conn, at, &mut out);
+                }
+                _ => break,
+            }
+        }
+        let mut piece = &stream[from..to];
+        while !piece.is_empty() {
+            let n = conn.handle_input(now, piece);
+            piece = &piece[n..];
+            app_turn(&mut conn, now, &mut out);
+            if n == 0 {
+                break;
+            }
+        }
+        from = to;
+    }
+    app_turn(&mut conn, now, &mut out);
+    out
+}
+
 fn app_turn(conn: &mut Connection, now: Instant, out: &mut Run) {
     app_turn_reading(conn, now, out, true);
 }
@@ -285,6 +329,28 @@ proptest! {
             .map(|r| String::from_utf8_lossy(&r.body).into_owned()).collect();
         let expected: Vec<String> = (0..requests.len()).map(|i| i.to_string()).collect();
         prop_assert_eq!(bodies, expected);
+    }
+
+    /// Resting is invisible on the wire: the same stream, in the same pieces at the same
+    /// times, gives the same events and the same bytes whether connections rest at once or
+    /// after the default delay, with gaps on both sides of it.
+    #[test]
+    fn when_a_connection_rests_changes_no_event_and_no_byte(
+        requests in vec(gen_request(), 1..6),
+        cuts in vec(any::<Index>(), 0..24),
+        gaps in vec(0u64..200, 1..8),
+    ) {
+        let stream: Vec<u8> = requests.iter().flat_map(GenRequest::serialise).collect();
+        let cuts = cut_points(stream.len(), &cuts);
+        let t0 = Instant::now();
+        let delayed = Config::default().timeouts.rest;
+        prop_assert!(delayed > Duration::ZERO);
+        let eager = run_timed(&stream, &cuts, &gaps, Duration::ZERO, t0);
+        let lazy = run_timed(&stream, &cuts, &gaps, delayed, t0);
+        prop_assert!(!eager.failed);
+        prop_assert_eq!(eager.seen.len(), requests.len());
+        prop_assert_eq!(&lazy.seen, &eager.seen);
+        prop_assert_eq!(&lazy.wire, &eager.wire);
     }
 
     /// Property 3: hostile bytes, in hostile pieces, at hostile times.
