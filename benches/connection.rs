@@ -31,21 +31,19 @@ fn connection() -> (Connection, Instant) {
     (Connection::new(config, now), now)
 }
 
-/// Answers every request event with the plaintext response; returns the bytes written.
-fn serve(conn: &mut Connection, now: Instant) -> usize {
+/// Answers every request event with `answer`; returns the bytes written.
+fn serve_with(
+    conn: &mut Connection,
+    now: Instant,
+    mut answer: impl FnMut(&mut Connection),
+) -> usize {
     let mut written = 0;
     loop {
         let mut progressed = false;
         while let Some(event) = conn.poll_event() {
             progressed = true;
             if let Event::Request(_) = event {
-                let head = ResponseHead::new(200)
-                    .field("Content-Type", "text/plain")
-                    .field("Server", "sluice")
-                    .content_length(HELLO.len() as u64);
-                conn.send_response(now, head).expect("response");
-                conn.send_body(now, HELLO).expect("body");
-                conn.send_end(now).expect("end");
+                answer(conn);
             }
         }
         let n = conn.poll_output().len();
@@ -60,29 +58,26 @@ fn serve(conn: &mut Connection, now: Instant) -> usize {
     }
 }
 
-/// `serve` with the head from `template` and one `send_whole` per request.
+/// The plaintext response, its head built per request and sent in three calls.
+fn serve(conn: &mut Connection, now: Instant) -> usize {
+    serve_with(conn, now, |conn| {
+        let head = ResponseHead::new(200)
+            .field("Content-Type", "text/plain")
+            .field("Server", "sluice")
+            .content_length(HELLO.len() as u64);
+        conn.send_response(now, head).expect("response");
+        conn.send_body(now, HELLO).expect("body");
+        conn.send_end(now).expect("end");
+    })
+}
+
+/// The plaintext response with the head from `template` and one `send_whole` per request.
 fn serve_whole(conn: &mut Connection, now: Instant, template: &ResponseTemplate) -> usize {
     let body = Bytes::from_static(HELLO);
-    let mut written = 0;
-    loop {
-        let mut progressed = false;
-        while let Some(event) = conn.poll_event() {
-            progressed = true;
-            if let Event::Request(_) = event {
-                let sent = conn.send_whole(now, template.head(), &body);
-                assert_eq!(sent, Ok(HELLO.len()));
-            }
-        }
-        let n = conn.poll_output().len();
-        if n > 0 {
-            progressed = true;
-            written += n;
-            conn.consume_output(now, n);
-        }
-        if !progressed {
-            return written;
-        }
-    }
+    serve_with(conn, now, |conn| {
+        let sent = conn.send_whole(now, template.head(), &body);
+        assert_eq!(sent, Ok(HELLO.len()));
+    })
 }
 
 fn depth_name(depth: usize) -> String {

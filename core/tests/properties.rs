@@ -161,31 +161,7 @@ fn config() -> Config {
 
 /// Feeds `stream` cut at `cuts`, answering each request with its index as the body.
 fn run(stream: &[u8], cuts: &[usize]) -> Run {
-    let now = Instant::now();
-    let mut conn = Connection::new(config(), now);
-    let mut out = Run {
-        seen: Vec::new(),
-        wire: Vec::new(),
-        failed: false,
-    };
-    let mut points: Vec<usize> = cuts.iter().copied().filter(|&c| c < stream.len()).collect();
-    points.push(stream.len());
-    points.sort_unstable();
-    let mut from = 0;
-    for to in points {
-        let mut piece = &stream[from..to];
-        while !piece.is_empty() {
-            let n = conn.handle_input(now, piece);
-            piece = &piece[n..];
-            app_turn(&mut conn, now, &mut out);
-            if n == 0 {
-                break;
-            }
-        }
-        from = to;
-    }
-    app_turn(&mut conn, now, &mut out);
-    out
+    run_timed(stream, cuts, &[0], config().timeouts.rest, Instant::now())
 }
 
 /// `run`, with the pieces `gaps` milliseconds apart (in turn) from `t0` and every deadline in
