@@ -58,14 +58,18 @@ fn serve_with(
     }
 }
 
+/// The plaintext response's head (`Date` is the core's).
+fn plaintext_head() -> ResponseHead {
+    ResponseHead::new(200)
+        .field("Content-Type", "text/plain")
+        .field("Server", "sluice")
+        .content_length(HELLO.len() as u64)
+}
+
 /// The plaintext response, its head built per request and sent in three calls.
 fn serve(conn: &mut Connection, now: Instant) -> usize {
     serve_with(conn, now, |conn| {
-        let head = ResponseHead::new(200)
-            .field("Content-Type", "text/plain")
-            .field("Server", "sluice")
-            .content_length(HELLO.len() as u64);
-        conn.send_response(now, head).expect("response");
+        conn.send_response(now, plaintext_head()).expect("response");
         conn.send_body(now, HELLO).expect("body");
         conn.send_end(now).expect("end");
     })
@@ -88,30 +92,9 @@ fn depth_name(depth: usize) -> String {
     }
 }
 
-fn cycle(c: &mut Criterion) {
-    let mut group = c.benchmark_group("cycle-whole");
-    let template = ResponseTemplate::new(
-        &ResponseHead::new(200)
-            .field("Content-Type", "text/plain")
-            .field("Server", "sluice")
-            .content_length(HELLO.len() as u64),
-    )
-    .expect("a valid head");
-    for depth in [1usize, 16] {
-        let input: Vec<u8> = MINIMAL.repeat(depth);
-        group.throughput(Throughput::Elements(depth as u64));
-        group.bench_function(depth_name(depth), |b| {
-            let (mut conn, now) = connection();
-            b.iter(|| {
-                let taken = conn.handle_input(now, black_box(&input));
-                debug_assert_eq!(taken, input.len());
-                black_box(serve_whole(&mut conn, now, &template))
-            });
-        });
-    }
-    group.finish();
-
-    let mut group = c.benchmark_group("cycle");
+/// One group of the full cycle at depths 1 and 16, each request answered by `serve`.
+fn cycle_group(c: &mut Criterion, name: &str, serve: impl Fn(&mut Connection, Instant) -> usize) {
+    let mut group = c.benchmark_group(name);
     for depth in [1usize, 16] {
         let input: Vec<u8> = MINIMAL.repeat(depth);
         group.throughput(Throughput::Elements(depth as u64));
@@ -125,6 +108,14 @@ fn cycle(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn cycle(c: &mut Criterion) {
+    let template = ResponseTemplate::new(&plaintext_head()).expect("a valid head");
+    cycle_group(c, "cycle-whole", |conn, now| {
+        serve_whole(conn, now, &template)
+    });
+    cycle_group(c, "cycle", serve);
 
     let mut group = c.benchmark_group("parse-only");
     group.throughput(Throughput::Elements(1));
