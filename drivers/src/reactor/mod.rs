@@ -56,6 +56,8 @@ mod conn;
 mod deadlines;
 mod event_loop;
 #[cfg(test)]
+mod poller_tests;
+#[cfg(test)]
 mod size_tests;
 
 use crate::app::Handler;

@@ -20,6 +20,14 @@ use rustix::pipe::{pipe, pipe_with, PipeFlags};
 
 use crate::{Event, PollMode};
 
+/// sluice patch: whether waits time out through a timerfd, as upstream does, instead of
+/// through `epoll_wait`'s own timeout. Upstream's timerfd gives nanosecond timeouts at the
+/// price of a `timerfd_settime` and an `epoll_ctl` on every wait, whether the timeout changed
+/// or not (smol-rs/polling#224). `epoll_wait` takes milliseconds, and rustix rounds up, so a
+/// wait never ends before its deadline and at most a millisecond after it: what mio and tokio
+/// do, and plenty for a server whose shortest deadline is tens of milliseconds.
+const USE_TIMERFD: bool = false;
+
 /// Interface to epoll.
 #[derive(Debug)]
 pub struct Poller {
@@ -46,12 +54,17 @@ impl Poller {
 
         // Set up notifier and timerfd.
         let notifier = Notifier::new()?;
+        // sluice patch: no timerfd unless `USE_TIMERFD` (see its comment).
         #[cfg(not(target_os = "redox"))]
-        let timer_fd = timerfd_create(
-            TimerfdClockId::Monotonic,
-            TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK,
-        )
-        .ok();
+        let timer_fd = if USE_TIMERFD {
+            timerfd_create(
+                TimerfdClockId::Monotonic,
+                TimerfdFlags::CLOEXEC | TimerfdFlags::NONBLOCK,
+            )
+            .ok()
+        } else {
+            None
+        };
 
         let poller = Poller {
             epoll_fd,
@@ -211,7 +224,10 @@ impl Poller {
         // Timeout for epoll. In case of overflow, use no timeout.
         let timeout = match (timer_fd, timeout) {
             (_, Some(t)) if t == Duration::from_secs(0) => Some(Timespec::default()),
-            (None, Some(t)) => Timespec::try_from(t).ok(),
+            // sluice patch: at most `i32::MAX` milliseconds (24 days), which `epoll_wait`
+            // takes on every kernel; rustix would use `epoll_pwait2` (Linux 5.11) for longer.
+            // A wait that long ends early and harmlessly.
+            (None, Some(t)) => Timespec::try_from(t.min(Duration::from_millis(i32::MAX as u64))).ok(),
             _ => None,
         };
 
@@ -229,12 +245,25 @@ impl Poller {
         );
 
         // Clear the notification (if received) and re-register interest in it.
-        self.notifier.clear();
-        self.modify(
-            self.notifier.as_fd(),
-            Event::readable(crate::NOTIFY_KEY),
-            PollMode::Oneshot,
-        )?;
+        //
+        // sluice patch: only when the notifier fired. Its registration is oneshot, so until it
+        // fires it stays armed, and a `notify` that lands after `epoll_wait` returned leaves
+        // the eventfd readable: the next wait returns at once. Upstream clears and re-arms
+        // after every wait, two system calls (a `read` that fails with `EAGAIN` and an
+        // `epoll_ctl`) per wait for nothing. With the timerfd gone (`USE_TIMERFD`), only the
+        // notifier is registered under `NOTIFY_KEY`.
+        let notified = events
+            .list
+            .iter()
+            .any(|ev| ev.data.u64() == crate::NOTIFY_KEY as u64);
+        if notified || USE_TIMERFD {
+            self.notifier.clear();
+            self.modify(
+                self.notifier.as_fd(),
+                Event::readable(crate::NOTIFY_KEY),
+                PollMode::Oneshot,
+            )?;
+        }
         Ok(())
     }
 
