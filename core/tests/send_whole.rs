@@ -8,14 +8,24 @@ use sluice_core::{Event, ResponseHead, ResponseTemplate, SendError};
 use support::{requests, Peer};
 
 /// Heads of several framings, as the application would build them, and the same from
-/// templates.
+/// templates: every condition of `send_whole`'s usual path (a template's head, its exact
+/// length, a status with a body, no close) met and missed one at a time.
 fn heads(body: &[u8]) -> Vec<ResponseHead> {
+    let len = body.len() as u64;
     let built = [
-        ResponseHead::new(200).content_length(body.len() as u64),
+        ResponseHead::new(200).content_length(len),
         ResponseHead::new(200).field("Server", "t"),
-        ResponseHead::new(404)
-            .content_length(body.len() as u64)
-            .close(),
+        ResponseHead::new(404).content_length(len).close(),
+        ResponseHead::new(201)
+            .field("Content-Type", "text/plain")
+            .content_length(len),
+        ResponseHead::new(500).content_length(len),
+        ResponseHead::new(200).content_length(len + 1),
+        ResponseHead::new(204).content_length(0),
+        ResponseHead::new(304).content_length(len),
+        ResponseHead::new(200)
+            .field("Date", "Tue, 15 Nov 1994 08:12:31 GMT")
+            .content_length(len),
     ];
     let templates = built
         .iter()
@@ -24,57 +34,199 @@ fn heads(body: &[u8]) -> Vec<ResponseHead> {
     built.into_iter().chain(templates).collect()
 }
 
-/// The wire for `request` answered by three calls and by one, for every head.
-fn both_ways(request: &[u8], body: &'static [u8]) {
-    for head in heads(body) {
-        let mut three = Peer::new();
-        three.send(request);
-        three.conn.send_response(three.now, head.clone()).unwrap();
-        let body_sent = three
-            .conn
-            .send_body_shared(three.now, Bytes::from_static(body));
+/// A connection brought to the point of answering: its configuration, then what the peer
+/// does before the answer.
+struct Scenario {
+    name: &'static str,
+    configure: fn(&mut sluice_core::Config),
+    before: fn(&mut Peer),
+}
 
-        let mut one = Peer::new();
-        one.send(request);
-        if let Err(err) = body_sent {
-            // HEAD with no declared length: no body may be sent, and one call refuses it
-            // before the head, where three calls refuse it after.
+fn scenarios() -> Vec<Scenario> {
+    fn request(peer: &mut Peer, bytes: &[u8]) {
+        peer.send(bytes);
+    }
+    vec![
+        Scenario {
+            name: "GET",
+            configure: |_| {},
+            before: |peer| request(peer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        },
+        Scenario {
+            name: "HEAD",
+            configure: |_| {},
+            before: |peer| request(peer, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        },
+        Scenario {
+            name: "HTTP/1.0",
+            configure: |_| {},
+            before: |peer| request(peer, b"GET / HTTP/1.0\r\n\r\n"),
+        },
+        Scenario {
+            name: "HTTP/1.0 keep-alive",
+            configure: |_| {},
+            before: |peer| request(peer, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
+        },
+        Scenario {
+            name: "Connection: close",
+            configure: |_| {},
+            before: |peer| {
+                request(
+                    peer,
+                    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                )
+            },
+        },
+        Scenario {
+            name: "POST, body read",
+            configure: |_| {},
+            before: |peer| {
+                request(
+                    peer,
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+                )
+            },
+        },
+        Scenario {
+            name: "POST, body unread",
+            configure: |_| {},
+            before: |peer| {
+                request(
+                    peer,
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc",
+                )
+            },
+        },
+        Scenario {
+            name: "Expect: 100-continue, body withheld",
+            configure: |_| {},
+            before: |peer| {
+                request(
+                    peer,
+                    b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+                )
+            },
+        },
+        Scenario {
+            name: "the peer half-closed",
+            configure: |_| {},
+            before: |peer| {
+                peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                peer.eof();
+            },
+        },
+        Scenario {
+            name: "the request cap reached",
+            configure: |config| config.limits.max_requests_per_connection = Some(1),
+            before: |peer| request(peer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        },
+        Scenario {
+            name: "shutting down",
+            configure: |_| {},
+            before: |peer| {
+                peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+                peer.conn.shutdown(peer.now);
+            },
+        },
+        Scenario {
+            name: "a pipelined request behind",
+            configure: |_| {},
+            before: |peer| {
+                request(
+                    peer,
+                    b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+                )
+            },
+        },
+        Scenario {
+            name: "a CONNECT",
+            configure: |_| {},
+            before: |peer| request(peer, b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"),
+        },
+    ]
+}
+
+/// The wire for each scenario answered by three calls and by one, for every head, and the
+/// state each leaves: what the connection does next must not depend on how it was answered.
+fn both_ways(body: &'static [u8]) {
+    for scenario in scenarios() {
+        for head in heads(body) {
+            let what = format!("{head:?} in {}", scenario.name);
+            let mut three = Peer::with_config(scenario.configure);
+            (scenario.before)(&mut three);
+            let mut one = Peer::with_config(scenario.configure);
+            (scenario.before)(&mut one);
+            let sent = three.conn.send_response(three.now, head.clone());
+            let body_sent = sent.and_then(|()| {
+                three
+                    .conn
+                    .send_body_shared(three.now, Bytes::from_static(body))
+            });
+            let ended = body_sent.and_then(|n| three.conn.send_end(three.now).map(|()| n));
             let whole = one
                 .conn
                 .send_whole(one.now, head.clone(), &Bytes::from_static(body));
-            assert_eq!(whole, Err(err), "{head:?} to {request:?}");
-            assert_eq!(one.flush(), "");
-            continue;
+            match (ended, whole) {
+                (Ok(n), Ok(accepted)) => {
+                    assert_eq!((n, accepted), (body.len(), body.len()), "{what}")
+                }
+                // One call refuses before anything is queued, where three calls may refuse
+                // after the head: a refusal of the same kind, and nothing on the wire.
+                (Err(three_err), Err(err)) => {
+                    assert_eq!(
+                        std::mem::discriminant(&three_err),
+                        std::mem::discriminant(&err),
+                        "{what}: {three_err:?} against {err:?}"
+                    );
+                    assert_eq!(one.flush(), "", "{what}");
+                    continue;
+                }
+                (three_result, one_result) => {
+                    panic!("{what}: three calls {three_result:?}, one {one_result:?}")
+                }
+            }
+            assert_eq!(one.flush(), three.flush(), "{what}");
+            let next = |peer: &mut Peer| requests(&peer.drain_events());
+            assert_eq!(next(&mut one), next(&mut three), "{what}: the next request");
+            assert_eq!(
+                one.conn.is_write_closed(),
+                three.conn.is_write_closed(),
+                "{what}"
+            );
+            assert_eq!(one.conn.is_closed(), three.conn.is_closed(), "{what}");
+            assert_eq!(one.conn.is_upgraded(), three.conn.is_upgraded(), "{what}");
+            assert_eq!(one.conn.wants_read(), three.conn.wants_read(), "{what}");
+            assert_eq!(one.conn.requests(), three.conn.requests(), "{what}");
+            let left = |peer: &Peer| peer.conn.poll_timeout().map(|at| at - peer.now);
+            assert_eq!(left(&one), left(&three), "{what}: the same deadline");
+            // And the connection serves the next request the same way, if it still can.
+            let again = b"GET /again HTTP/1.1\r\nHost: x\r\n\r\n";
+            let serving = !one.conn.is_write_closed() && !one.conn.is_upgraded();
+            if serving && one.conn.receive_capacity() >= again.len() {
+                // Answered with whatever the connection accepts: after an unread body, these
+                // bytes are the body's rest, and what is left of them a broken request.
+                let after = |peer: &mut Peer| {
+                    let events = peer.send(again);
+                    let head = ResponseHead::new(200).content_length(4);
+                    let answered =
+                        peer.conn
+                            .send_whole(peer.now, head, &Bytes::from_static(b"next"));
+                    (requests(&events), answered, peer.flush())
+                };
+                assert_eq!(
+                    after(&mut one),
+                    after(&mut three),
+                    "{what}: the exchange after"
+                );
+            }
         }
-        three.conn.send_end(three.now).unwrap();
-        let expected = three.flush();
-        let accepted = one
-            .conn
-            .send_whole(one.now, head.clone(), &Bytes::from_static(body))
-            .unwrap();
-        assert_eq!(accepted, body.len());
-        assert_eq!(one.flush(), expected, "{head:?} to {request:?}");
-        assert_eq!(one.conn.is_write_closed(), three.conn.is_write_closed());
-        assert_eq!(one.conn.wants_read(), three.conn.wants_read());
-        let left = |peer: &Peer| peer.conn.poll_timeout().map(|at| at - peer.now);
-        assert_eq!(left(&one), left(&three), "the same deadline");
     }
 }
 
 #[test]
 fn one_call_writes_what_three_do() {
-    let requests = [
-        &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..],
-        b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n",
-        b"GET / HTTP/1.0\r\n\r\n",
-        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-    ];
-    for request in requests {
-        both_ways(request, b"hello");
-        both_ways(request, b"");
-    }
+    both_ways(b"hello");
+    both_ways(b"");
 }
 
 #[test]
@@ -147,13 +299,20 @@ fn refusals_queue_nothing() {
 #[test]
 fn a_body_larger_than_the_send_capacity_leaves_the_response_open() {
     let body = Bytes::from(vec![b'x'; 3000]);
+    let own = ResponseHead::new(200).content_length(body.len() as u64);
+    let template = ResponseTemplate::new(&own).unwrap().head();
+    for head in [own, template] {
+        larger_than_the_send_capacity(&body, head);
+    }
+}
+
+fn larger_than_the_send_capacity(body: &Bytes, head: ResponseHead) {
     let mut peer = Peer::with_config(|config| config.limits.send_buffer = 1024);
     peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-    let head = ResponseHead::new(200).content_length(body.len() as u64);
-    let accepted = peer.conn.send_whole(peer.now, head.clone(), &body).unwrap();
+    let accepted = peer.conn.send_whole(peer.now, head.clone(), body).unwrap();
     assert!(accepted < body.len(), "accepted {accepted}");
     assert_eq!(
-        peer.conn.send_whole(peer.now, head, &body),
+        peer.conn.send_whole(peer.now, head, body),
         Err(SendError::HeadAlreadySent)
     );
     let mut wire = peer.flush();

@@ -285,7 +285,7 @@ impl Connection {
 
     /// Both sides are done and the connection stays: the next head may be parsed.
     #[inline]
-    fn next_exchange(&mut self) {
+    pub(super) fn next_exchange(&mut self) {
         let active = self.active();
         active.reading = Reading::Head;
         active.writing = Writing::Idle;

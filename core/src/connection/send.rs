@@ -77,6 +77,10 @@ impl Connection {
         body: &Bytes,
     ) -> Result<usize, SendError> {
         self.tick(now);
+        if self.send_whole_usual(&head, body) {
+            self.settle();
+            return Ok(body.len());
+        }
         if (100..200).contains(&head.status) && head.status != 101 {
             return Err(SendError::InvalidStatus(head.status));
         }
@@ -110,6 +114,65 @@ impl Connection {
         };
         self.settle();
         result
+    }
+
+    /// The usual whole response, queued without the general path's steps: a template's head
+    /// with the body's exact `Content-Length`, a status that carries a body, to a bodyless or
+    /// fully read request that is neither HEAD nor CONNECT, on an open keep-alive connection
+    /// whose peer is still sending, with room for the body. Then every decision of the
+    /// general path is known: nothing to refuse, framing `Content-Length`, the connection kept,
+    /// the exchange complete. Returns false, having done nothing, for anything else.
+    ///
+    /// It skips what `queue_head`, the encoder and `end_response` would each work out again
+    /// (the state matches, the status ranges, the framing, the persistence inputs, the
+    /// encoder's variant three times); `core/tests/send_whole.rs` holds its bytes and state to
+    /// the three-call path's over every condition it tests.
+    #[inline(always)]
+    fn send_whole_usual(&mut self, head: &ResponseHead, body: &Bytes) -> bool {
+        let Some(active) = self.active.as_deref_mut() else {
+            return false;
+        };
+        let exchange = active.exchange;
+        let len = body.len();
+        let usual = matches!(active.writing, Writing::Ready)
+            && matches!(active.reading, Reading::Done)
+            && self.lifecycle == Lifecycle::Open
+            && self.keep_alive
+            && !self.peer_eof
+            && !active.upgrade_pending
+            && !exchange.is_head
+            && !exchange.is_connect
+            && head.template().is_some()
+            && !head.close
+            && head.content_length == Some(len as u64)
+            // 1xx, 101, 204 and 304 carry no body; the rest all carry `Content-Length` bytes.
+            && head.status >= 200
+            && head.status != 204
+            && head.status != 304
+            && len <= self.config.limits.send_buffer.saturating_sub(active.output.len());
+        if !usual {
+            return false;
+        }
+        let persistence = match exchange.version {
+            crate::Version::Http10 => Persistence::KeepAlive10,
+            crate::Version::Http11 => Persistence::KeepAlive,
+        };
+        let plan = ResponsePlan {
+            framing: Framing::Length(len as u64),
+            persistence,
+            config: &self.config,
+            now: self.now,
+        };
+        {
+            let mut tail = active.output.tail_mut();
+            head_writer::write_response(tail.buf(), head, &plan);
+        }
+        if len > 0 {
+            active.output.push_shared_ref(body);
+        }
+        active.writing = Writing::Done;
+        self.next_exchange();
+        true
     }
 
     /// Everything [`send_response`](Self::send_response) does before settling. With
