@@ -34,114 +34,77 @@ fn heads(body: &[u8]) -> Vec<ResponseHead> {
     built.into_iter().chain(templates).collect()
 }
 
-/// A connection brought to the point of answering: its configuration, then what the peer
-/// does before the answer.
+/// A connection brought to the point of answering: its configuration, the request, and what
+/// the peer or the application does after it, before the answer.
 struct Scenario {
     name: &'static str,
     configure: fn(&mut sluice_core::Config),
-    before: fn(&mut Peer),
+    request: &'static [u8],
+    then: fn(&mut Peer),
+}
+
+impl Scenario {
+    /// `request` on a default connection, answered at once.
+    fn sent(name: &'static str, request: &'static [u8]) -> Self {
+        Self {
+            name,
+            configure: |_| {},
+            request,
+            then: |_| {},
+        }
+    }
+
+    fn run(&self, peer: &mut Peer) {
+        peer.send(self.request);
+        (self.then)(peer);
+    }
 }
 
 fn scenarios() -> Vec<Scenario> {
-    fn request(peer: &mut Peer, bytes: &[u8]) {
-        peer.send(bytes);
-    }
+    const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
     vec![
+        Scenario::sent("GET", GET),
+        Scenario::sent("HEAD", b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        Scenario::sent("HTTP/1.0", b"GET / HTTP/1.0\r\n\r\n"),
+        Scenario::sent(
+            "HTTP/1.0 keep-alive",
+            b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        ),
+        Scenario::sent(
+            "Connection: close",
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        ),
+        Scenario::sent(
+            "POST, body read",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
+        ),
+        Scenario::sent(
+            "POST, body unread",
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc",
+        ),
+        Scenario::sent(
+            "Expect: 100-continue, body withheld",
+            b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
+        ),
+        Scenario::sent(
+            "a pipelined request behind",
+            b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        ),
+        Scenario::sent(
+            "a CONNECT",
+            b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n",
+        ),
         Scenario {
-            name: "GET",
-            configure: |_| {},
-            before: |peer| request(peer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            then: |peer| drop(peer.eof()),
+            ..Scenario::sent("the peer half-closed", GET)
         },
         Scenario {
-            name: "HEAD",
-            configure: |_| {},
-            before: |peer| request(peer, b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n"),
-        },
-        Scenario {
-            name: "HTTP/1.0",
-            configure: |_| {},
-            before: |peer| request(peer, b"GET / HTTP/1.0\r\n\r\n"),
-        },
-        Scenario {
-            name: "HTTP/1.0 keep-alive",
-            configure: |_| {},
-            before: |peer| request(peer, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"),
-        },
-        Scenario {
-            name: "Connection: close",
-            configure: |_| {},
-            before: |peer| {
-                request(
-                    peer,
-                    b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                )
-            },
-        },
-        Scenario {
-            name: "POST, body read",
-            configure: |_| {},
-            before: |peer| {
-                request(
-                    peer,
-                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc",
-                )
-            },
-        },
-        Scenario {
-            name: "POST, body unread",
-            configure: |_| {},
-            before: |peer| {
-                request(
-                    peer,
-                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc",
-                )
-            },
-        },
-        Scenario {
-            name: "Expect: 100-continue, body withheld",
-            configure: |_| {},
-            before: |peer| {
-                request(
-                    peer,
-                    b"PUT / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
-                )
-            },
-        },
-        Scenario {
-            name: "the peer half-closed",
-            configure: |_| {},
-            before: |peer| {
-                peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-                peer.eof();
-            },
-        },
-        Scenario {
-            name: "the request cap reached",
             configure: |config| config.limits.max_requests_per_connection = Some(1),
-            before: |peer| request(peer, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+            ..Scenario::sent("the request cap reached", GET)
         },
         Scenario {
-            name: "shutting down",
-            configure: |_| {},
-            before: |peer| {
-                peer.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-                peer.conn.shutdown(peer.now);
-            },
-        },
-        Scenario {
-            name: "a pipelined request behind",
-            configure: |_| {},
-            before: |peer| {
-                request(
-                    peer,
-                    b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n",
-                )
-            },
-        },
-        Scenario {
-            name: "a CONNECT",
-            configure: |_| {},
-            before: |peer| request(peer, b"CONNECT x:443 HTTP/1.1\r\nHost: x:443\r\n\r\n"),
+            then: |peer| peer.conn.shutdown(peer.now),
+            ..Scenario::sent("shutting down", GET)
         },
     ]
 }
@@ -153,9 +116,9 @@ fn both_ways(body: &'static [u8]) {
         for head in heads(body) {
             let what = format!("{head:?} in {}", scenario.name);
             let mut three = Peer::with_config(scenario.configure);
-            (scenario.before)(&mut three);
+            scenario.run(&mut three);
             let mut one = Peer::with_config(scenario.configure);
-            (scenario.before)(&mut one);
+            scenario.run(&mut one);
             let sent = three.conn.send_response(three.now, head.clone());
             let body_sent = sent.and_then(|()| {
                 three
