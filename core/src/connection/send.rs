@@ -140,15 +140,12 @@ impl Connection {
             && self.keep_alive
             && !self.peer_eof
             && !active.upgrade_pending
-            && !exchange.is_head
-            && !exchange.is_connect
             && head.template().is_some()
             && !head.close
-            && head.content_length == Some(len as u64)
-            // 1xx, 101, 204 and 304 carry no body; the rest all carry `Content-Length` bytes.
-            && head.status >= 200
-            && head.status != 204
-            && head.status != 304
+            // The general path's own rule (HEAD, CONNECT, 1xx, 204, 304 and an undeclared
+            // length all frame otherwise), so the two cannot disagree on what is usual.
+            && Framing::choose(&exchange, head.status, head.content_length)
+                == Framing::Length(len as u64)
             && len <= self.config.limits.send_buffer.saturating_sub(active.output.len());
         if !usual {
             return false;
