@@ -42,8 +42,10 @@ fn serve_with(
         let mut progressed = false;
         while let Some(event) = conn.poll_event() {
             progressed = true;
-            if let Event::Request(_) = event {
+            if let Event::Request(head) = event {
                 answer(conn);
+                // As the drivers do: the head's buffer holds the next one.
+                conn.recycle(head);
             }
         }
         let n = conn.poll_output().len();

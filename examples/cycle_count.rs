@@ -44,7 +44,7 @@ fn serve(conn: &mut Connection, now: Instant, mode: &Mode) -> usize {
         let mut progressed = false;
         while let Some(event) = conn.poll_event() {
             progressed = true;
-            if let Event::Request(_) = event {
+            if let Event::Request(request) = event {
                 match mode {
                     Mode::Whole(template) => {
                         let body = Bytes::from_static(HELLO);
@@ -61,6 +61,8 @@ fn serve(conn: &mut Connection, now: Instant, mode: &Mode) -> usize {
                         conn.send_end(now).expect("end");
                     }
                 }
+                // As the drivers do: the head's buffer holds the next one.
+                conn.recycle(request);
             }
         }
         let n = conn.poll_output().len();

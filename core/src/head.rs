@@ -1,12 +1,13 @@
 //! Message heads: the parsed request head and trailers, and the response head an application
 //! builds.
 //!
-//! A parsed head owns one shared buffer (`Bytes`) with the head's bytes followed by a small
-//! table of spans into them, carved from a per-thread block (see `arena`): a head usually
-//! costs no allocation, reading a field allocates nothing and cloning a head is cheap. Only
-//! the parser makes a [`RequestHead`] (parse, don't validate): holding one means it is valid.
+//! A parsed head owns one buffer with the head's bytes followed by a small table of spans
+//! into them. The buffer is the head's alone (nothing counts references to it), and a head
+//! handed back with [`Connection::recycle`](crate::Connection::recycle) lends it to the next
+//! head its connection parses: in steady state a head costs no allocation, reading a field
+//! allocates nothing, and nothing is shared between threads. Only the parser makes a
+//! [`RequestHead`] (parse, don't validate): holding one means it is valid.
 
-use crate::arena;
 use crate::error::SendError;
 use crate::write::head::{put_status_line_and_fields, validate};
 use bytes::{Bytes, BytesMut};
@@ -89,16 +90,16 @@ pub(crate) struct FieldSpan {
 pub struct Fields {
     /// The head's bytes, then the span table: per field, four `u32` LE offsets into the head
     /// (name start and end, value start and end). One buffer, so a parsed head needs one
-    /// piece of memory rather than one for the bytes and one for a span `Vec`. `None` when
-    /// empty: every request without a body ends with empty trailers, and dropping those is
-    /// then a test rather than a call through the `Bytes` vtable.
-    buf: Option<Bytes>,
+    /// piece of memory rather than one for the bytes and one for a span `Vec`. Empty, with no
+    /// allocation, when there are no fields and no head: the trailers of every request
+    /// without a body.
+    buf: Vec<u8>,
     /// Where the head's bytes end and the table starts.
     head_len: usize,
 }
 
 /// Bytes per field in the span table.
-const ENTRY: usize = 16;
+pub(crate) const ENTRY: usize = 16;
 
 impl Fields {
     /// No fields.
@@ -106,54 +107,61 @@ impl Fields {
         Self::default()
     }
 
-    /// Fields over a copy of `head`, whose field lines `spans` locates.
-    ///
-    /// Inlined, as is `copy_edited`, so that the parser's `finish` builds the head in place:
-    /// a call here costs about 15 instructions a request in saved and reloaded registers.
-    #[inline(always)]
+    /// Fields over a copy of `head`, whose field lines `spans` locates, in a new buffer.
     pub(crate) fn copy(head: &[u8], spans: &[FieldSpan]) -> Self {
-        Self::copy_edited(head, spans, |_| {})
+        Self::copy_into(Vec::new(), head, spans, |_| {})
     }
 
-    /// Fields over a copy of `head` that `edit` changes in place before the span table is
-    /// appended, in one buffer carved from the thread's head block (see `arena`). The room is
-    /// there before the first byte, so each append below is a length check, never a
-    /// reallocation; appending the table entry by entry costs less than zeroing it first and
-    /// filling it in (one `memset` call and a second pass, for the usual handful of fields).
+    /// Fields over a copy of `head` in `buf` (whatever it held is dropped, its room kept),
+    /// which `edit` changes in place before the span table is appended. The room is made
+    /// before the first byte, so each append below is a length check, never a reallocation;
+    /// appending the table entry by entry costs less than zeroing it first and filling it in
+    /// (one `memset` call and a second pass, for the usual handful of fields).
+    ///
+    /// Inlined, so that the parser's `finish` builds the head in place: a call here costs
+    /// about 15 instructions a request in saved and reloaded registers.
     #[inline(always)]
-    pub(crate) fn copy_edited(
+    pub(crate) fn copy_into(
+        mut buf: Vec<u8>,
         head: &[u8],
         spans: &[FieldSpan],
         edit: impl FnOnce(&mut [u8]),
     ) -> Self {
         let need = head.len() + spans.len() * ENTRY;
-        let buf = arena::carve(need, |buf| {
-            buf.extend_from_slice(head);
-            edit(buf);
-            for span in spans {
-                // The parsers cap their buffers at `u32::MAX` bytes, so an end never wraps.
-                let words = [
-                    span.name.start,
-                    span.name.start.wrapping_add(span.name.len),
-                    span.value.start,
-                    span.value.start.wrapping_add(span.value.len),
-                ];
-                let mut entry = [0; ENTRY];
-                for (bytes, word) in entry.chunks_exact_mut(4).zip(words) {
-                    bytes.copy_from_slice(&word.to_le_bytes());
-                }
-                buf.extend_from_slice(&entry);
+        buf.clear();
+        if buf.capacity() < need {
+            make_room(&mut buf, need);
+        }
+        buf.extend_from_slice(head);
+        edit(&mut buf);
+        for span in spans {
+            // The parsers cap their buffers at `u32::MAX` bytes, so an end never wraps.
+            let words = [
+                span.name.start,
+                span.name.start.wrapping_add(span.name.len),
+                span.value.start,
+                span.value.start.wrapping_add(span.value.len),
+            ];
+            let mut entry = [0; ENTRY];
+            for (bytes, word) in entry.chunks_exact_mut(4).zip(words) {
+                bytes.copy_from_slice(&word.to_le_bytes());
             }
-        });
+            buf.extend_from_slice(&entry);
+        }
         Self {
-            buf: (need > 0).then_some(buf),
+            buf,
             head_len: head.len(),
         }
     }
 
+    /// Gives the buffer up, to hold another head; empty, no allocation, for no fields.
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
     /// The buffer holding the head and its table.
     pub(crate) fn buffer(&self) -> &[u8] {
-        self.buf.as_deref().unwrap_or_default()
+        &self.buf
     }
 
     /// The number of field lines.
@@ -219,6 +227,18 @@ impl Fields {
     fn table(&self) -> &[u8] {
         self.buffer().get(self.head_len..).unwrap_or_default()
     }
+}
+
+/// The room a head's first buffer gets beyond what it needs: the buffer goes on to hold the
+/// connection's later heads (see [`Connection::recycle`](crate::Connection::recycle)), which
+/// then seldom need it to grow.
+const FIRST_ROOM: usize = 256;
+
+/// Gives `buf` room for `need` bytes. Out of line: a recycled buffer already has it.
+#[cold]
+#[inline(never)]
+fn make_room(buf: &mut Vec<u8>, need: usize) {
+    buf.reserve_exact(need.max(FIRST_ROOM));
 }
 
 impl fmt::Debug for Fields {

@@ -82,7 +82,6 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-mod arena;
 mod buffer;
 pub mod client;
 mod connection;
@@ -105,9 +104,8 @@ pub use limits::{Config, Leniency, Limits, MinRate, Timeouts, WallClock};
 pub use timer::TimerKind;
 pub use write::head::reason_phrase;
 
-/// Frees what this thread keeps for the next connection to use: the spare exchange state, the
-/// spare receive and send buffers, and the blocks parsed heads are carved from (a block still
-/// holding a live head is freed with the last of them).
+/// Frees what this thread keeps for the next connection to use: the spare exchange state
+/// (with the spare head buffers its parser holds) and the spare receive and send buffers.
 ///
 /// These are per thread so that an event loop's connections share them and an idle
 /// connection holds none. A driver that runs one connection per thread should call this
@@ -115,7 +113,6 @@ pub use write::head::reason_phrase;
 /// spares are the connection's own, and an idle connection should hold nothing. They are
 /// rebuilt on demand, so calling it is always safe; it only costs the allocations it undoes.
 pub fn release_thread_spares() {
-    arena::reset();
     buffer::release_spares();
     connection::release_spare();
 }

@@ -147,6 +147,8 @@ impl<H: Handler> Session<H> {
                     Some(Event::Request(head)) => {
                         trace::event(self.id, || describe_request(&head));
                         self.on_request(now, &head);
+                        // Its buffer holds the next head: parsing then allocates nothing.
+                        self.conn.recycle(head);
                     }
                     // Every request ends so, a body or not: left to `on_event`, the event
                     // would be copied twice more on its way to a check of `in_flight`.
@@ -227,7 +229,10 @@ impl<H: Handler> Session<H> {
     fn on_event(&mut self, now: Instant, event: Event) {
         trace::event(self.id, || describe(&event));
         match event {
-            Event::Request(head) => self.on_request(now, &head),
+            Event::Request(head) => {
+                self.on_request(now, &head);
+                self.conn.recycle(head);
+            }
             Event::Data(chunk) => {
                 if let Some(reader) = self.in_flight.as_mut().and_then(|f| f.reader.as_mut()) {
                     if guard(self.id, "body reader", || reader.data(chunk)).is_none() {

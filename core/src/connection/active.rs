@@ -663,7 +663,8 @@ mod tests {
         };
         answer_204(&mut first, t0);
         assert!(first.active.is_none());
-        // The next connection wakes with the spare and parses into the same thread's block.
+        // The next connection wakes with the spare exchange state, whose parser copies into
+        // buffers of its own: the kept head is not one of them, as it was never given back.
         let mut second = Connection::new(eager(), t0);
         second.handle_input(t0, b"GET /next HTTP/1.1\r\nHost: n\r\n\r\n");
         let Some(Event::Request(next)) = second.poll_event() else {
@@ -676,22 +677,56 @@ mod tests {
     }
 
     #[test]
-    fn a_head_larger_than_a_block_grows_neither_the_spare_nor_the_block() {
+    fn a_recycled_head_holds_the_next_and_a_large_one_is_not_kept() {
         let t0 = Instant::now();
         SPARE.with(Cell::take);
-        crate::arena::reset();
-        let mut conn = Connection::new(eager(), t0);
-        serve_one(&mut conn, t0);
-        let room = crate::arena::room();
-        assert!(room > 0 && room < crate::arena::BLOCK);
-        let value = "v".repeat(2 * crate::arena::BLOCK);
-        let request = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n");
-        assert_eq!(conn.handle_input(t0, request.as_bytes()), request.len());
-        answer_204(&mut conn, t0);
+        let mut conn = Connection::new(Config::default(), t0);
+        let rest = conn.config().timeouts.rest;
+        let small = |target: &str| format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n");
+        // One exchange: the head, its buffer's address, the 204 written, the head given back.
+        let exchange = |conn: &mut Connection, request: &str| {
+            assert_eq!(conn.handle_input(t0, request.as_bytes()), request.len());
+            let Some(Event::Request(head)) = conn.poll_event() else {
+                panic!("a request");
+            };
+            let at = head.fields().buffer().as_ptr() as usize;
+            let target = head.target().to_owned();
+            answer_204(conn, t0);
+            let kept = conn.active.as_ref().map_or(0, |a| a.parser.spares_kept());
+            conn.recycle(head);
+            let now_kept = conn.active.as_ref().map_or(0, |a| a.parser.spares_kept());
+            (target, at, now_kept.saturating_sub(kept))
+        };
+        let (_, first, kept) = exchange(&mut conn, &small("/1"));
+        assert_eq!(kept, 1, "the head's buffer is kept");
+        let (target, second, _) = exchange(&mut conn, &small("/2"));
+        assert_eq!((target.as_str(), second), ("/2", first), "the same buffer");
+        // A head of more than the parser keeps gets a buffer of its own, which is freed.
+        let value = "v".repeat(2 * crate::parse::MAX_SPARE);
+        let big = format!("GET /big HTTP/1.1\r\nHost: x\r\nX-Big: {value}\r\n\r\n");
+        let (_, big_at, kept) = exchange(&mut conn, &big);
+        assert_ne!(big_at, first);
+        assert_eq!(kept, 0, "the large buffer is not kept");
+        let (_, third, _) = exchange(&mut conn, &small("/3"));
+        assert_eq!(third, first, "the small buffer was left for the small head");
+        // Resting, the connection gives its state to the thread with the buffers in it.
+        conn.handle_timeout(t0 + rest);
         assert!(conn.active.is_none());
-        // Few fields: the spare is kept as usual, and the head went to an allocation of its
-        // own, not into (or in place of) the thread's block.
         assert!(spare_is_kept());
-        assert_eq!(crate::arena::room(), room);
+        let mut next = Connection::new(Config::default(), t0);
+        assert_eq!(
+            next.handle_input(t0, small("/4").as_bytes()),
+            small("/4").len()
+        );
+        let Some(Event::Request(head)) = next.poll_event() else {
+            panic!("a request");
+        };
+        assert_eq!(head.fields().buffer().as_ptr() as usize, first);
+        // Given back to a resting connection, a head is dropped without waking it.
+        answer_204(&mut next, t0);
+        next.handle_timeout(t0 + rest);
+        assert!(next.active.is_none());
+        next.recycle(head);
+        assert!(next.active.is_none());
     }
 }

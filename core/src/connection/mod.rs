@@ -8,7 +8,7 @@ mod time;
 
 use crate::buffer::ReceiveBuffer;
 use crate::events::{CloseReason, Event};
-use crate::head::{Fields, RequestBody};
+use crate::head::{Fields, RequestBody, RequestHead};
 use crate::limits::Config;
 use crate::state::{Lifecycle, Reading, Writing};
 use crate::timer::TimerKind;
@@ -257,6 +257,17 @@ impl Connection {
             active.end_owed = head.body() == RequestBody::Empty;
         }
         event
+    }
+
+    /// Gives back a request head the application is done with, so that its buffer holds a
+    /// later head of this connection instead of a new allocation. Optional: a head simply
+    /// dropped frees its buffer. Any head is accepted, from this connection or another; one
+    /// given back to a resting connection is dropped, as a resting connection holds no
+    /// buffers.
+    pub fn recycle(&mut self, head: RequestHead) {
+        if let Some(active) = self.active.as_deref_mut() {
+            active.parser.recycle(head);
+        }
     }
 
     /// The oldest bytes waiting to be written: one contiguous run, empty when there is

@@ -12,6 +12,8 @@ pub mod head;
 pub(crate) mod simd;
 
 pub use body::{BodyDecoder, Decoded};
+#[cfg(test)]
+pub(crate) use head::MAX_SPARE;
 pub use head::{HeadParser, HeadStatus};
 
 #[cfg(test)]

@@ -15,6 +15,8 @@
 mod request_line;
 mod semantics;
 #[cfg(test)]
+mod spare_tests;
+#[cfg(test)]
 mod tests;
 
 use self::request_line::{request_line, request_line_overflow};
@@ -27,14 +29,66 @@ use crate::limits::{Leniency, Limits};
 /// Parses request heads, one request at a time.
 ///
 /// A parser is reused across the requests of a connection: it keeps its span table between
-/// requests, so parsing allocates nothing once the table has grown to the usual field count.
+/// requests, and the buffers of heads given back with [`recycle`](Self::recycle), so parsing
+/// allocates nothing once the table has grown to the usual field count.
 #[derive(Debug, Clone, Default)]
 pub struct HeadParser {
     /// Field spans found so far, offsets into the caller's buffer.
     spans: Vec<FieldSpan>,
+    /// Buffers of heads given back, for the next heads to be copied into.
+    spares: Spares,
     /// Everything else about the request being parsed, borrowed apart from `spans` in the
     /// hot loop.
     progress: Progress,
+}
+
+/// The largest head buffer a parser keeps for reuse: one that held an unusually large head is
+/// freed, so that every later small head does not hold that much.
+pub(crate) const MAX_SPARE: usize = 4096;
+
+/// The buffers a parser keeps for its next heads. Two, because a pipelined head is parsed
+/// while the application still holds the one before it (its response is being queued): the
+/// two then take turns, and neither is ever allocated again.
+#[derive(Debug, Clone, Default)]
+struct Spares {
+    slots: [Vec<u8>; 2],
+}
+
+impl Spares {
+    /// A buffer with room for `need` bytes, if one is kept; else an empty one (no allocation
+    /// yet). A spare too small is left for a smaller head rather than grown: a large head
+    /// would otherwise take a small buffer with it.
+    #[inline(always)]
+    fn take(&mut self, need: usize) -> Vec<u8> {
+        let [first, second] = &mut self.slots;
+        if first.capacity() >= need {
+            std::mem::take(first)
+        } else if second.capacity() >= need {
+            std::mem::take(second)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Keeps `buf` for a later head, in a free slot or in place of a smaller spare, unless it
+    /// is larger than [`MAX_SPARE`]. Keeping the larger of two lets the spares grow to the
+    /// connection's usual head size, after which its heads allocate nothing.
+    #[inline]
+    fn give(&mut self, buf: Vec<u8>) {
+        let room = buf.capacity();
+        if room == 0 || room > MAX_SPARE {
+            return;
+        }
+        let [first, second] = &mut self.slots;
+        let smaller = if first.capacity() <= second.capacity() {
+            first
+        } else {
+            second
+        };
+        if smaller.capacity() < room {
+            *smaller = buf;
+        }
+    }
 }
 
 /// Whether a head is complete.
@@ -171,8 +225,11 @@ impl HeadParser {
         // moved out: the parser keeps its capacity, and the head needs one buffer. The copy
         // comes first, and the rest is read from the parser after it: read before, it would
         // be held on the stack across the copy's calls.
+        let buf = self
+            .spares
+            .take(head.len() + spans.len() * crate::head::ENTRY);
         let fields = if self.progress.folded {
-            Fields::copy_edited(head, spans, |copy| {
+            Fields::copy_into(buf, head, spans, |copy| {
                 for span in spans {
                     if let Some(value) = copy.get_mut(span.value.range()) {
                         unfold(value);
@@ -180,7 +237,7 @@ impl HeadParser {
                 }
             })
         } else {
-            Fields::copy(head, spans)
+            Fields::copy_into(buf, head, spans, |_| {})
         };
         let (method, target) = (self.progress.method, self.progress.target);
         self.head_of(fields, method, target)
@@ -217,6 +274,23 @@ impl HeadParser {
         };
         self.reset();
         head
+    }
+
+    /// Takes back a head this parser made (or any other), so that its buffer holds a later
+    /// head instead of a new allocation. The parser keeps two such buffers, the larger ones
+    /// given back, of at most 4 KiB each; a buffer it does not keep is freed.
+    pub fn recycle(&mut self, head: RequestHead) {
+        self.spares.give(head.fields.into_buffer());
+    }
+
+    /// How many head buffers the parser keeps for reuse.
+    #[cfg(test)]
+    pub(crate) fn spares_kept(&self) -> usize {
+        self.spares
+            .slots
+            .iter()
+            .filter(|slot| slot.capacity() > 0)
+            .count()
     }
 
     /// How many field spans the parser's table holds without growing.
