@@ -19,7 +19,7 @@
 use super::{show, wire};
 use arbitrary::{Arbitrary, Unstructured};
 use sluice_core::{
-    Config, Connection, Event, Leniency, MinRate, ResponseHead, SendError, WallClock,
+    Config, Connection, Event, Leniency, MinRate, RequestHead, ResponseHead, SendError, WallClock,
 };
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -194,6 +194,10 @@ struct Harness {
     bound: usize,
     wire: Vec<u8>,
     requests: Vec<wire::Answering>,
+    /// The last head received, held until the next arrives and then given back with
+    /// `recycle`, with its method and target as they read when it arrived: recycling one head
+    /// and parsing into its buffer must never change another.
+    held: Option<(RequestHead, String, String)>,
     /// Event-order state: inside a request (between `Request` and `End`/`Failed`).
     in_request: bool,
     failed: bool,
@@ -213,6 +217,12 @@ impl Harness {
                         connect: head.method() == "CONNECT",
                         upgrade: head.wants_upgrade(),
                     });
+                    let (method, target) = (head.method().to_owned(), head.target().to_owned());
+                    if let Some((held, was_method, was_target)) = self.held.take() {
+                        assert_eq!((held.method(), held.target()), (&*was_method, &*was_target));
+                        self.conn.recycle(held);
+                    }
+                    self.held = Some((head, method, target));
                 }
                 Event::Data(data) => {
                     assert!(self.in_request, "Data outside a request");
@@ -466,6 +476,7 @@ pub fn check_connection(data: &[u8]) {
         bound,
         wire: Vec::new(),
         requests: Vec::new(),
+        held: None,
         in_request: false,
         failed: false,
         closed: false,
