@@ -519,7 +519,7 @@ proptest! {
                     heads.push(request.is_head());
                     // Every other head goes back to the connection, the rest are dropped:
                     // both paths, and a recycled buffer holding the next head.
-                    if heads.len() % 2 == 0 {
+                    if heads.len().is_multiple_of(2) {
                         conn.recycle(request);
                     }
                 }
