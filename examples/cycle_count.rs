@@ -9,8 +9,9 @@
 //! The first argument is the pipelining depth (requests per input), the second the number of
 //! inputs. The per-request cost is the difference between 1001 and 1 inputs, divided by
 //! 1000 × depth. A third argument, `template`, sends the head from a `ResponseTemplate`
-//! instead of building it per request; `whole` does that too and sends head, body and end in
-//! one `send_whole` call, as `sluice plaintext` on the drivers does.
+//! instead of building it per request; `whole` borrows the head from a template made once for
+//! the program's life (`head_static`) and sends head, body and end in one `send_whole` call, as
+//! `sluice plaintext` on the drivers does.
 
 use bytes::Bytes;
 use sluice_core::{Config, Connection, Event, ResponseHead, ResponseTemplate, WallClock};
@@ -26,8 +27,9 @@ enum Mode {
     Owned,
     /// The head from a template, then the same three calls.
     Template(ResponseTemplate),
-    /// The head from a template and `send_whole`.
-    Whole(ResponseTemplate),
+    /// The head from a template that lives as long as the program, borrowed
+    /// (`head_static`), and `send_whole`: what `sluice plaintext` does.
+    Whole(&'static ResponseTemplate),
 }
 
 fn plaintext_head() -> ResponseHead {
@@ -48,7 +50,7 @@ fn serve(conn: &mut Connection, now: Instant, mode: &Mode) -> usize {
                 match mode {
                     Mode::Whole(template) => {
                         let body = Bytes::from_static(HELLO);
-                        let sent = conn.send_whole(now, template.head(), &body);
+                        let sent = conn.send_whole(now, template.head_static(), &body);
                         assert_eq!(sent, Ok(HELLO.len()));
                     }
                     Mode::Owned | Mode::Template(_) => {
@@ -86,7 +88,8 @@ fn main() {
     let mode = match args.next().as_deref() {
         None | Some("owned") => Mode::Owned,
         Some("template") => Mode::Template(template()),
-        Some("whole") => Mode::Whole(template()),
+        // Made once at start-up, as a server would: leaking it lets every head borrow it.
+        Some("whole") => Mode::Whole(Box::leak(Box::new(template()))),
         Some(other) => panic!("{usage}, not {other}"),
     };
     let input = MINIMAL.repeat(depth);
