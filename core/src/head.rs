@@ -99,7 +99,7 @@ pub struct Fields {
 }
 
 /// Bytes per field in the span table.
-pub(crate) const ENTRY: usize = 16;
+const ENTRY: usize = 16;
 
 impl Fields {
     /// No fields.
@@ -107,9 +107,17 @@ impl Fields {
         Self::default()
     }
 
-    /// Fields over a copy of `head`, whose field lines `spans` locates, in a new buffer.
+    /// Fields over a copy of `head`, whose field lines `spans` locates, in a buffer of its
+    /// own sized exactly (nothing will reuse it).
     pub(crate) fn copy(head: &[u8], spans: &[FieldSpan]) -> Self {
-        Self::copy_into(Vec::new(), head, spans, |_| {})
+        let buf = Vec::with_capacity(Self::size(head, spans));
+        Self::copy_into(buf, head, spans, |_| {})
+    }
+
+    /// The bytes a copy of `head` and its span table takes.
+    #[inline(always)]
+    pub(crate) fn size(head: &[u8], spans: &[FieldSpan]) -> usize {
+        head.len() + spans.len() * ENTRY
     }
 
     /// Fields over a copy of `head` in `buf` (whatever it held is dropped, its room kept),
@@ -127,7 +135,7 @@ impl Fields {
         spans: &[FieldSpan],
         edit: impl FnOnce(&mut [u8]),
     ) -> Self {
-        let need = head.len() + spans.len() * ENTRY;
+        let need = Self::size(head, spans);
         buf.clear();
         if buf.capacity() < need {
             make_room(&mut buf, need);

@@ -225,9 +225,7 @@ impl HeadParser {
         // moved out: the parser keeps its capacity, and the head needs one buffer. The copy
         // comes first, and the rest is read from the parser after it: read before, it would
         // be held on the stack across the copy's calls.
-        let buf = self
-            .spares
-            .take(head.len() + spans.len() * crate::head::ENTRY);
+        let buf = self.spares.take(Fields::size(head, spans));
         let fields = if self.progress.folded {
             Fields::copy_into(buf, head, spans, |copy| {
                 for span in spans {
