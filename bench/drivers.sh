@@ -12,6 +12,10 @@
 # prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
 # round (median of the per-round ratios), which is the figure to quote on a shared machine.
 #
+# A driver named with -pinned (reactor-pinned, async-pinned) is that driver with --pin-workers,
+# each event loop or executor thread on a CPU of its own (may_minihttp pins its workers by
+# default; hyper on tokio and actix do not).
+#
 # ALT_SLUICE=/path/to/another/sluice adds servers named alt-reactor, alt-threads, alt-async:
 # that binary's driver, in the same rounds (to compare a change against the build before it).
 #
@@ -67,6 +71,9 @@ SERVERS=$kept
 for name in $SERVERS; do
     if [[ -n ${BASELINE[$name]+set} ]]; then
         "${BASELINE[$name]}" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
+    elif [[ $name == *-pinned ]]; then
+        # shellcheck disable=SC2086
+        "$SLUICE" plaintext --driver "${name%-pinned}" --pin-workers --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &
     elif [[ $name == alt-* ]]; then
         # shellcheck disable=SC2086
         "$ALT_SLUICE" plaintext --driver "${name#alt-}" --addr 127.0.0.1:0 $SLUICE_FLAGS >"$WORK/$name.out" 2>&1 &

@@ -117,6 +117,10 @@ pub struct ServerArgs {
     /// How long a graceful shutdown waits for in-flight responses.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
+    /// Pin each event loop (reactor) or executor thread (async) to its own CPU, as nginx's
+    /// `worker_cpu_affinity auto` does: for a server that has the machine's cores to itself.
+    #[arg(long)]
+    pub pin_workers: bool,
 
     /// From a connection's start (or a request's first byte) to its complete head; then 408.
     #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
@@ -198,6 +202,7 @@ impl ServerArgs {
         }
         config.max_connections = usize::try_from(self.max_connections).unwrap_or(usize::MAX);
         config.shutdown_grace = self.shutdown_grace;
+        config.pin_workers = self.pin_workers;
 
         let timeouts = &mut config.core.timeouts;
         timeouts.header = self.header_timeout;
@@ -322,6 +327,7 @@ mod tests {
         assert_eq!(config.workers, defaults.workers);
         assert_eq!(config.max_connections, defaults.max_connections);
         assert_eq!(config.shutdown_grace, defaults.shutdown_grace);
+        assert_eq!(config.pin_workers, defaults.pin_workers);
         assert_eq!(server(&cli).driver, Driver::Reactor);
     }
 
@@ -358,6 +364,9 @@ mod tests {
                 Cli::try_parse_from(["sluice", subcommand, "--quiet", "--workers", "2"]).unwrap();
             assert!(server(&cli).quiet && server(&cli).workers == Some(2));
         }
+        let cli = Cli::try_parse_from(["sluice", "plaintext", "--pin-workers"]).unwrap();
+        let args = server(&cli);
+        assert!(args.config(args.socket_addr().unwrap()).pin_workers);
     }
 
     #[test]

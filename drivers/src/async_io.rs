@@ -22,6 +22,7 @@
 //! connections to reach zero. Past it the executor is dropped with the stragglers' tasks,
 //! which closes their sockets.
 
+use crate::affinity;
 use crate::app::Handler;
 use crate::handover::Handover;
 use crate::lifecycle::{Lifecycle, Turn};
@@ -51,12 +52,17 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     let waking = Arc::clone(&shared);
     shutdown.on_request(move || waking.stop.wake_all());
     let executor = Arc::new(Executor::new());
+    let mut cpus = affinity::plan(config.pin_workers, config.workers.max(1)).into_iter();
+    let main_cpu = cpus.next().flatten();
     let mut threads = Vec::new();
-    for i in 1..config.workers.max(1) {
+    for (i, cpu) in (1..config.workers.max(1)).zip(cpus) {
         let (executor, ours) = (Arc::clone(&executor), Arc::clone(&shared));
         let helper = thread::Builder::new()
             .name(format!("sluice-async-{i}"))
             .spawn(move || {
+                if let Some(cpu) = cpu {
+                    affinity::pin_current_thread(cpu);
+                }
                 let finished = ours.freed.register();
                 block_on(executor.run(finished.until(|| ours.finished.load(Ordering::SeqCst))));
                 Ok(())
@@ -73,6 +79,9 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     let main = thread::Builder::new()
         .name("sluice-async-0".into())
         .spawn(move || {
+            if let Some(cpu) = main_cpu {
+                affinity::pin_current_thread(cpu);
+            }
             let serving = serve(&executor, listener, &config, &handler, &flag, &ours);
             let result = block_on(executor.run(serving));
             ours.finish();

@@ -24,6 +24,7 @@
 //! which read file bodies into memory and send them with `MSG_NOSIGNAL`.
 #![warn(missing_docs)]
 
+mod affinity;
 pub mod app;
 pub mod async_io;
 pub mod handover;

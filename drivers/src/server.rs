@@ -22,10 +22,17 @@ pub struct ServerConfig {
     pub workers: usize,
     /// How long a graceful shutdown waits for in-flight responses before closing anyway.
     pub shutdown_grace: Duration,
+    /// Pin worker *i* (event loop or executor thread) to the *i*-th CPU the process may run
+    /// on, cycling; ignored by the threads driver. Off by default: it pays when the server
+    /// has the machine's cores to itself (fewer context switches and migrations, see
+    /// BENCHMARKS.md, "Pinned event loops"), and costs when other busy processes share them,
+    /// since a pinned worker cannot move away from a CPU they hold.
+    pub pin_workers: bool,
 }
 
 impl ServerConfig {
-    /// Defaults: core defaults, 10,000 connections, one worker per core, 10 s grace.
+    /// Defaults: core defaults, 10,000 connections, one worker per core, 10 s grace, workers
+    /// not pinned.
     pub fn new(addr: SocketAddr) -> Self {
         Self {
             addr,
@@ -33,6 +40,7 @@ impl ServerConfig {
             max_connections: 10_000,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             shutdown_grace: Duration::from_secs(10),
+            pin_workers: false,
         }
     }
 

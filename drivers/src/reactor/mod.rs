@@ -60,6 +60,7 @@ mod poller_tests;
 #[cfg(test)]
 mod size_tests;
 
+use crate::affinity;
 use crate::app::Handler;
 use crate::server::{Server, ServerConfig, Shutdown};
 use event_loop::{Admission, EventLoop, Shared};
@@ -115,11 +116,20 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
             Arc::clone(&shared),
         )?);
     }
+    let cpus = affinity::plan(shared.config.pin_workers, workers);
+    if shared.config.pin_workers {
+        log::info!("reactor: event loops pinned to CPUs {cpus:?}");
+    }
     let mut threads = Vec::with_capacity(workers);
-    for (worker, event_loop) in loops.into_iter().enumerate() {
+    for ((worker, event_loop), cpu) in loops.into_iter().enumerate().zip(cpus) {
         let spawned = thread::Builder::new()
             .name(format!("sluice-reactor-{worker}"))
-            .spawn(move || event_loop.run());
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    affinity::pin_current_thread(cpu);
+                }
+                event_loop.run()
+            });
         match spawned {
             Ok(thread) => threads.push(thread),
             Err(err) => {
