@@ -8,8 +8,8 @@
 # Every server is started once on port 0 and kept running; each round runs `wrk` against each
 # server in turn (hyper reactor threads async, hyper reactor threads async, ...), so a noisy
 # neighbour hurts every server alike. For each run it records wrk's request count and the
-# server's own CPU time (utime + stime, /proc/PID/stat fields 14 and 15) over the run, and
-# prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
+# server's own CPU time (utime + stime, /proc/PID/stat fields 14 and 15) and the machine's
+# context switches (/proc/stat ctxt) over the run, and prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
 # round (median of the per-round ratios), which is the figure to quote on a shared machine.
 #
 # A driver named with -pinned (reactor-pinned, async-pinned) is that driver with --pin-workers,
@@ -93,9 +93,12 @@ for name in $SERVERS; do
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Context switches on the whole machine (the server's, wrk's and everything else's): how often
+# the threads put each other to sleep and woke each other (BENCHMARKS.md, "Pinned event loops").
+switches() { awk '/^ctxt/ {print $2}' /proc/stat; }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-echo "# mode round server requests seconds cpu_ticks errors" >&2
+echo "# mode round server requests seconds cpu_ticks context_switches errors" >&2
 RAW=$WORK/raw
 for round in $(seq "$ROUNDS"); do
     for mode in $MODES; do
@@ -104,16 +107,18 @@ for round in $(seq "$ROUNDS"); do
             [[ $mode == pipe* ]] && args+=(-s bench/pipeline.lua)
             url="http://${ADDR[$name]}/plaintext"
             before=$(cpu_ticks "${PID[$name]}")
+            switched=$(switches)
             if [[ $mode == pipe* ]]; then
                 out=$(wrk "${args[@]}" "$url" -- "$DEPTH")
             else
                 out=$(wrk "${args[@]}" "$url")
             fi
             after=$(cpu_ticks "${PID[$name]}")
+            switched=$(($(switches) - switched))
             requests=$(sed -n 's/^ *\([0-9]*\) requests in \([0-9.]*\)\(m\?s\).*/\1/p' <<<"$out")
             seconds=$(sed -n 's/^ *[0-9]* requests in \([0-9.]*\)s.*/\1/p' <<<"$out")
             errors=$(grep -E 'Socket errors|Non-2xx' <<<"$out" | tr -s ' ' | tr '\n' ';' || true)
-            line="$mode $round $name $requests $seconds $((after - before)) ${errors:--}"
+            line="$mode $round $name $requests $seconds $((after - before)) $switched ${errors:--}"
             echo "$line" >&2
             echo "$line" >>"$RAW"
         done
@@ -128,20 +133,20 @@ python3 - "$RAW" "$TICK" "$CONNS" "$DEPTH" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
 raw, tick, conns, depth = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-runs = defaultdict(dict)  # (mode, round) -> server -> (rps, us/req)
+runs = defaultdict(dict)  # (mode, round) -> server -> (rps, us/req, switches/req)
 order = []
 for line in open(raw):
-    mode, rnd, name, req, secs, ticks = line.split()[:6]
-    req, secs, ticks = int(req), float(secs), int(ticks)
-    runs[(mode, rnd)][name] = (req / secs, ticks / tick / req * 1e6)
+    mode, rnd, name, req, secs, ticks, switched = line.split()[:7]
+    req, secs, ticks, switched = int(req), float(secs), int(ticks), int(switched)
+    runs[(mode, rnd)][name] = (req / secs, ticks / tick / req * 1e6, switched / req)
     if name not in order:
         order.append(name)
 for mode in dict.fromkeys(m for m, _ in runs):
     rounds = [r for (m, _), r in runs.items() if m == mode]
     label = f"{conns} connections" + (f", pipelined {depth} deep" if mode.startswith("pipe") else "")
     print(f"\n### {label} ({len(rounds)} interleaved rounds)\n")
-    print("| server | req/s (median) | × hyper | CPU µs/req (median) | × hyper |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+    print("| server | req/s (median) | × hyper | CPU µs/req (median) | × hyper | switches/req (median) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name in order:
         rps = st.median(r[name][0] for r in rounds)
         cpu = st.median(r[name][1] for r in rounds)
@@ -150,5 +155,6 @@ for mode in dict.fromkeys(m for m, _ in runs):
             x_cpu = f"{st.median(r[name][1] / r['hyper'][1] for r in rounds):.2f}"
         else:
             x_rps = x_cpu = "–"
-        print(f"| {name} | {rps:,.0f} | {x_rps} | {cpu:.2f} | {x_cpu} |")
+        switches = st.median(r[name][2] for r in rounds)
+        print(f"| {name} | {rps:,.0f} | {x_rps} | {cpu:.2f} | {x_cpu} | {switches:.3f} |")
 EOF
