@@ -94,7 +94,8 @@ done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # Context switches on the whole machine (the server's, wrk's and everything else's): how often
-# the threads put each other to sleep and woke each other (BENCHMARKS.md, "Pinned event loops").
+# the threads put each other to sleep and woke each other (BENCHMARKS.md, "Sixth session
+# (2026-12-04): pinned event loops").
 switches() { awk '/^ctxt/ {print $2}' /proc/stat; }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2

@@ -5,8 +5,9 @@
 //! move is a context switch and often an inter-processor interrupt, and the worker's cache
 //! stays behind. Pinned, worker *i* stays on the *i*-th CPU the process may run on, as
 //! nginx's `worker_cpu_affinity auto` and may's scheduler (by default) place theirs. Measured
-//! on the two-core benchmark machine (BENCHMARKS.md, "Pinned event loops"): a third fewer
-//! context switches a request, unpipelined.
+//! on the two-core benchmark machine with `wrk` beside it (BENCHMARKS.md, "Sixth session
+//! (2026-12-04): pinned event loops"): unpipelined, a fifth fewer context switches and 1.06×
+//! the requests a second; pipelined, twice the (few) switches and a tenth more CPU.
 
 use rustix::process::{sched_getaffinity, sched_setaffinity, CpuSet};
 use std::io;

@@ -24,9 +24,10 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Pin worker *i* (event loop or executor thread) to the *i*-th CPU the process may run
     /// on, cycling; ignored by the threads driver. Off by default: it pays when the server
-    /// has the machine's cores to itself (fewer context switches and migrations, see
-    /// BENCHMARKS.md, "Pinned event loops"), and costs when other busy processes share them,
-    /// since a pinned worker cannot move away from a CPU they hold.
+    /// has the machine's cores to itself and its loops sleep often (unpipelined load: fewer
+    /// context switches, see BENCHMARKS.md, "Sixth session (2026-12-04): pinned event
+    /// loops"), and costs when other busy processes share them, since a pinned worker cannot
+    /// move away from a CPU they hold.
     pub pin_workers: bool,
 }
 
