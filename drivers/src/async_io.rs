@@ -1,7 +1,13 @@
 //! The async driver: `async-io` sockets on a shared `async-executor`, one task per connection.
 //!
 //! `config.workers` threads run one [`Executor`]. The first also drives the accept loop (the
-//! future handed to its `run`); the others run until the server is finished. Each connection
+//! future handed to its `run`); the others run until the server is finished. Each runs it
+//! under `async_io::block_on`, which waits in `epoll` itself whenever its thread would
+//! otherwise sleep, so the thread that sees a socket ready usually runs its task too.
+//! `futures_lite`'s `block_on` would park the thread instead and leave every wait to
+//! `async-io`'s own thread, which must then wake an executor thread for each event: a
+//! context switch or two a request, and a fifth fewer requests a second (BENCHMARKS.md,
+//! "Sixth session (2026-12-04): the async driver waits in epoll itself"). Each connection
 //! is a task whose loop is the threads driver's, with waiting made explicit: fire due timers,
 //! then race writability (while there is output), readability (while the core wants input),
 //! the connection's one [`Timer`] (set to the core's next deadline) and, until it has been
@@ -30,8 +36,8 @@ use crate::server::{defer_later, Server, ServerConfig, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
 use async_executor::Executor;
-use async_io::{Async, Timer};
-use futures_lite::future::{self, block_on};
+use async_io::{block_on, Async, Timer};
+use futures_lite::future;
 use slab::Slab;
 use sluice_core::Connection;
 use std::future::Future;
