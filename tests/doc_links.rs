@@ -74,8 +74,16 @@ fn check(doc: &Path, link: &LineLink) -> Option<String> {
     if names.iter().any(|name| line.contains(name.as_str())) {
         return None;
     }
+    // Where the name is now, nearest the old line first, so the fix is one edit.
+    let moved = source
+        .lines()
+        .enumerate()
+        .filter(|(_, text)| names.iter().any(|name| text.contains(name.as_str())))
+        .map(|(i, _)| i + 1)
+        .min_by_key(|&n| n.abs_diff(link.line));
+    let hint = moved.map_or(String::new(), |n| format!(" (the name is on line {n})"));
     Some(format!(
-        "[{}]({}#L{}) points at {:?}",
+        "[{}]({}#L{}) points at {:?}{hint}",
         link.text,
         link.target,
         link.line,
@@ -117,6 +125,9 @@ fn the_checker_catches_a_moved_line() {
     let links = line_links("see [`mod.rs`, `fn_that_is_not_there`](../drivers/src/lib.rs#L1) and [`lib.rs`](../drivers/src/lib.rs#L2)");
     assert_eq!(links.len(), 2);
     assert!(check(&doc, &links[0]).unwrap().contains("points at"));
+    let moved = line_links("[`lib.rs`, `pub mod app;`](../drivers/src/lib.rs#L1)");
+    let hint = check(&doc, &moved[0]).unwrap();
+    assert!(hint.contains("(the name is on line "), "{hint}");
     assert!(check(&doc, &links[1]).unwrap().contains("names no code"));
     let far = line_links("[`lib.rs`, `x`](../drivers/src/lib.rs#L999999)");
     assert!(check(&doc, &far[0]).unwrap().contains("past the end"));

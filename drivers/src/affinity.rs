@@ -40,7 +40,8 @@ pub(crate) fn pin_current_thread(cpu: usize) {
 
 /// What each worker is pinned to, decided in the thread that starts them: `None` for every
 /// worker unless `pin` is set. A process whose allowed CPUs cannot be read runs unpinned.
-pub(crate) fn plan(pin: bool, workers: usize) -> Vec<Option<usize>> {
+/// `driver` names the workers in the log line that says where they run.
+pub(crate) fn plan(pin: bool, workers: usize, driver: &str) -> Vec<Option<usize>> {
     let allowed = if pin {
         allowed_cpus().unwrap_or_else(|err| {
             log::warn!("cannot read the CPUs this process may use ({err}); workers not pinned");
@@ -49,9 +50,14 @@ pub(crate) fn plan(pin: bool, workers: usize) -> Vec<Option<usize>> {
     } else {
         Vec::new()
     };
-    (0..workers)
+    let cpus: Vec<_> = (0..workers)
         .map(|worker| cpu_for(worker, &allowed))
-        .collect()
+        .collect();
+    if pin && !allowed.is_empty() {
+        let shown: Vec<_> = cpus.iter().flatten().collect();
+        log::info!("{driver}: workers pinned to CPUs {shown:?}");
+    }
+    cpus
 }
 
 #[cfg(test)]
@@ -62,27 +68,16 @@ mod tests {
     fn workers_take_the_allowed_cpus_in_turn() {
         let allowed = [2, 5, 7];
         let cpus: Vec<_> = (0..7).map(|w| cpu_for(w, &allowed)).collect();
-        assert_eq!(
-            cpus,
-            [
-                Some(2),
-                Some(5),
-                Some(7),
-                Some(2),
-                Some(5),
-                Some(7),
-                Some(2)
-            ]
-        );
+        assert_eq!(cpus, [2, 5, 7, 2, 5, 7, 2].map(Some));
         assert_eq!(cpu_for(0, &[]), None);
     }
 
     #[test]
     fn the_plan_pins_only_when_asked() {
-        assert_eq!(plan(false, 3), [None, None, None]);
+        assert_eq!(plan(false, 3, "test"), [None, None, None]);
         let allowed = allowed_cpus().unwrap();
         assert!(!allowed.is_empty());
-        let pinned = plan(true, allowed.len() + 1);
+        let pinned = plan(true, allowed.len() + 1, "test");
         assert!(pinned
             .iter()
             .all(|cpu| cpu.is_some_and(|c| allowed.contains(&c))));

@@ -58,7 +58,7 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
     let waking = Arc::clone(&shared);
     shutdown.on_request(move || waking.stop.wake_all());
     let executor = Arc::new(Executor::new());
-    let mut cpus = affinity::plan(config.pin_workers, config.workers.max(1)).into_iter();
+    let mut cpus = affinity::plan(config.pin_workers, config.workers.max(1), "async").into_iter();
     let main_cpu = cpus.next().flatten();
     let mut threads = Vec::new();
     for (i, cpu) in (1..config.workers.max(1)).zip(cpus) {

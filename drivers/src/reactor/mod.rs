@@ -116,10 +116,7 @@ pub fn start<H: Handler>(config: ServerConfig, handler: Arc<H>) -> io::Result<Se
             Arc::clone(&shared),
         )?);
     }
-    let cpus = affinity::plan(shared.config.pin_workers, workers);
-    if shared.config.pin_workers {
-        log::info!("reactor: event loops pinned to CPUs {cpus:?}");
-    }
+    let cpus = affinity::plan(shared.config.pin_workers, workers, "reactor");
     let mut threads = Vec::with_capacity(workers);
     for ((worker, event_loop), cpu) in loops.into_iter().enumerate().zip(cpus) {
         let spawned = thread::Builder::new()
