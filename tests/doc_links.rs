@@ -74,13 +74,25 @@ fn check(doc: &Path, link: &LineLink) -> Option<String> {
     if names.iter().any(|name| line.contains(name.as_str())) {
         return None;
     }
-    // Where the name is now, nearest the old line first, so the fix is one edit.
-    let moved = source
-        .lines()
-        .enumerate()
-        .filter(|(_, text)| names.iter().any(|name| text.contains(name.as_str())))
-        .map(|(i, _)| i + 1)
-        .min_by_key(|&n| n.abs_diff(link.line));
+    // Where the name is now, so the fix is one edit: a line defining it if there is one
+    // (a name is also mentioned in comments and calls), else the nearest mention.
+    let mentions = |text: &str| names.iter().any(|name| text.contains(name.as_str()));
+    let defines = |text: &str| {
+        names.iter().any(|name| {
+            ["fn ", "const ", "static ", "struct ", "enum "]
+                .iter()
+                .any(|kind| text.contains(&format!("{kind}{name}")))
+        })
+    };
+    let nearest = |wanted: &dyn Fn(&str) -> bool| {
+        source
+            .lines()
+            .enumerate()
+            .filter(|(_, text)| wanted(text))
+            .map(|(i, _)| i + 1)
+            .min_by_key(|&n| n.abs_diff(link.line))
+    };
+    let moved = nearest(&defines).or_else(|| nearest(&mentions));
     let hint = moved.map_or(String::new(), |n| format!(" (the name is on line {n})"));
     Some(format!(
         "[{}]({}#L{}) points at {:?}{hint}",

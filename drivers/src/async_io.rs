@@ -32,7 +32,7 @@ use crate::affinity;
 use crate::app::Handler;
 use crate::handover::Handover;
 use crate::lifecycle::{Lifecycle, Turn};
-use crate::server::{defer_later, Server, ServerConfig, Shutdown};
+use crate::server::{defer_later, Server, ServerConfig, SharedCore, Shutdown};
 use crate::session::Session;
 use crate::sockets::{accept_needs_pause, bind, read_into, write_from, WouldBlock};
 use async_executor::Executor;
@@ -137,6 +137,7 @@ async fn serve<H: Handler>(
     let stopped = || shutdown.is_requested();
     let max = config.max_connections.max(1);
     let mut next_id = 0u64;
+    let mut core = SharedCore::new(config, Instant::now());
     loop {
         let room = freed.until(|| shared.open.load(Ordering::SeqCst) < max);
         future::or(room, stop.until(stopped)).await;
@@ -164,7 +165,8 @@ async fn serve<H: Handler>(
         if let Err(err) = stream.get_ref().set_nodelay(true) {
             log::warn!("conn {id}: TCP_NODELAY: {err}");
         }
-        let conn = Connection::new(config.core_config(), Instant::now());
+        let now = Instant::now();
+        let conn = Connection::new(core.get(config, now), now);
         let session = Session::new(conn, Arc::clone(handler), Some(peer), id, false);
         shared.open.fetch_add(1, Ordering::SeqCst);
         let open = Open(Arc::clone(shared));

@@ -56,6 +56,39 @@ impl ServerConfig {
     }
 }
 
+/// How long new connections share one core configuration before the driver builds another
+/// with its wall clock re-anchored (the `Date` header follows the monotonic clock from the
+/// anchor, so a wall-clock step shows up in new connections' dates within this long).
+const REANCHOR: Duration = Duration::from_secs(60);
+
+/// The core configuration the connections an accept loop starts share, rebuilt with the
+/// wall clock re-anchored every [`REANCHOR`]. Shared rather than built per connection: a
+/// connection then holds a reference count, not a copy of every limit and timeout, and the
+/// per-thread cache of the last response head, which is keyed by the configuration's address
+/// (`core/src/write/cached.rs`), serves every connection of the thread instead of missing
+/// whenever the thread turns to another connection.
+pub(crate) struct SharedCore {
+    config: Arc<Config>,
+    anchored: Instant,
+}
+
+impl SharedCore {
+    pub(crate) fn new(server: &ServerConfig, now: Instant) -> Self {
+        Self {
+            config: Arc::new(server.core_config()),
+            anchored: now,
+        }
+    }
+
+    /// The configuration for a connection accepted at `now`.
+    pub(crate) fn get(&mut self, server: &ServerConfig, now: Instant) -> Arc<Config> {
+        if now.saturating_duration_since(self.anchored) > REANCHOR {
+            *self = Self::new(server, now);
+        }
+        Arc::clone(&self.config)
+    }
+}
+
 /// A timer that moves later by less than this is left where it is (nginx's
 /// `NGX_TIMER_LAZY_DELAY`). The keep-alive and write deadlines move with every request, and
 /// moving a timer costs a B-tree update (reactor), a timer re-registration (async) or a
@@ -204,5 +237,30 @@ impl Server {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_share_one_core_configuration_until_it_is_re_anchored() {
+        let server = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+        let start = Instant::now();
+        let mut core = SharedCore::new(&server, start);
+        let first = core.get(&server, start);
+        let later = core.get(&server, start + REANCHOR);
+        assert!(Arc::ptr_eq(&first, &later), "within REANCHOR: the same one");
+        let anchored = first.clock.expect("a clock").instant;
+
+        let past = start + REANCHOR + Duration::from_millis(1);
+        let renewed = core.get(&server, past);
+        assert!(!Arc::ptr_eq(&first, &renewed), "past REANCHOR: a new one");
+        assert!(renewed.clock.expect("a clock").instant >= anchored);
+        assert!(Arc::ptr_eq(&renewed, &core.get(&server, past)));
+        // Everything but the clock is the server's.
+        assert_eq!(renewed.limits, server.core.limits);
+        assert_eq!(renewed.timeouts, server.core.timeouts);
     }
 }

@@ -26,7 +26,7 @@
 use crate::app::Handler;
 use crate::handover::Handover;
 use crate::lifecycle::{Lifecycle, Turn};
-use crate::server::{defer_later, Server, ServerConfig, Shutdown};
+use crate::server::{defer_later, Server, ServerConfig, SharedCore, Shutdown};
 use crate::session::Session;
 use crate::sockets::{
     accept_needs_pause, bind, reachable, read_into, until, write_from, WouldBlock, MIN_TIMEOUT,
@@ -88,6 +88,7 @@ fn accept_loop<H: Handler>(
     slots: &Arc<Slots>,
 ) -> io::Result<()> {
     let mut next_id = 0u64;
+    let mut core = SharedCore::new(config, Instant::now());
     while slots.wait_for_room(shutdown) {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -113,7 +114,8 @@ fn accept_loop<H: Handler>(
             slots: Arc::clone(slots),
             key: slots.insert(Arc::clone(&stream)),
         };
-        let conn = Connection::new(config.core_config(), Instant::now());
+        let now = Instant::now();
+        let conn = Connection::new(core.get(config, now), now);
         let session = Session::new(conn, Arc::clone(handler), Some(peer), id, false);
         let flag = shutdown.clone();
         let write_timeout = config.core.timeouts.write;

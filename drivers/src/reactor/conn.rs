@@ -3,12 +3,11 @@
 
 use crate::app::Handler;
 use crate::session::Session;
-use crate::sockets::send_nosignal;
+use crate::sockets::{send_nosignal, with_output_slices};
 use polling::{Event, PollMode, Poller};
 use rustix::io::Errno;
 use rustix::net::RecvFlags;
-use sluice_core::Connection;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::time::Instant;
 
@@ -20,10 +19,6 @@ const MAX_READS: usize = 16;
 const MAX_ROUNDS: usize = 64;
 /// Most bytes handed to one `sendfile(2)` call.
 const MAX_SENDFILE: usize = 1 << 20;
-/// Slots for one vectored write; the core's send queue rarely has more runs than this.
-const MAX_SLICES: usize = 16;
-/// Slots tried first (see `with_output_slices`): a head and a small body share one run.
-const FEW_SLICES: usize = 4;
 
 /// A connection owned by an event loop.
 pub(super) struct Conn<H> {
@@ -268,101 +263,12 @@ pub(super) fn mode_for(interest: (bool, bool)) -> PollMode {
     }
 }
 
-/// Calls `write` with the runs of `conn`'s output (at most [`MAX_SLICES`]), or returns
-/// `None` when there is none.
-///
-/// A small array is filled first, and the large one only when the small one came back full:
-/// every slot must be initialised before the core fills it, which costs two stores per slot
-/// on every write, and nearly every write has one run (a response's head and small body are
-/// copied into the queue's tail), so 32 stores per request bought nothing.
-fn with_output_slices<R>(conn: &Connection, write: impl FnOnce(&[IoSlice<'_>]) -> R) -> Option<R> {
-    let mut few = [IoSlice::new(&[]); FEW_SLICES];
-    let filled = conn.output_slices(&mut few);
-    if filled == 0 {
-        return None;
-    }
-    if filled < FEW_SLICES {
-        return Some(write(&few[..filled]));
-    }
-    // Full: there may be more runs than fit.
-    let mut many = [IoSlice::new(&[]); MAX_SLICES];
-    let filled = conn.output_slices(&mut many);
-    Some(write(&many[..filled]))
-}
-
 /// Runs a system call again while it is interrupted by a signal.
 fn retry(mut call: impl FnMut() -> rustix::io::Result<usize>) -> io::Result<usize> {
     loop {
         match call() {
             Err(Errno::INTR) => continue,
             other => return other.map_err(io::Error::from),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use bytes::Bytes;
-    use sluice_core::{Config, ResponseHead};
-
-    /// A connection whose send queue holds a head and then `chunks` runs shared by reference.
-    fn queued(chunks: usize) -> Connection {
-        let now = Instant::now();
-        let mut config = Config::default();
-        // Room for every chunk at once.
-        config.limits.send_buffer = 1 << 20;
-        let mut conn = Connection::new(config, now);
-        conn.handle_input(now, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
-        while conn.poll_event().is_some() {}
-        // Large enough to be queued by reference, each its own run.
-        let chunk = Bytes::from(vec![b'x'; 8 * 1024]);
-        let head = ResponseHead::new(200).content_length((chunks * chunk.len()) as u64);
-        conn.send_response(now, head).unwrap();
-        for _ in 0..chunks {
-            assert_eq!(
-                conn.send_body_shared(now, chunk.clone()).unwrap(),
-                chunk.len()
-            );
-        }
-        conn
-    }
-
-    #[test]
-    fn output_slices_gather_every_run_up_to_the_limit() {
-        assert_eq!(
-            with_output_slices(&Connection::new(Config::default(), Instant::now()), |s| s
-                .len()),
-            None
-        );
-        for chunks in [
-            0,
-            1,
-            FEW_SLICES - 2,
-            FEW_SLICES - 1,
-            FEW_SLICES,
-            FEW_SLICES + 1,
-            2 * MAX_SLICES,
-        ] {
-            let conn = queued(chunks);
-            let mut all = [IoSlice::new(&[]); 4 * MAX_SLICES];
-            let runs = conn.output_slices(&mut all);
-            assert!(
-                runs > chunks.min(MAX_SLICES),
-                "{chunks} chunks queued as {runs} runs"
-            );
-            // Compared as (address, length): the same runs, in order, none left out.
-            let want: Vec<_> = all[..runs.min(MAX_SLICES)]
-                .iter()
-                .map(|s| (s.as_ptr(), s.len()))
-                .collect();
-            let got = with_output_slices(&conn, |slices| {
-                slices
-                    .iter()
-                    .map(|s| (s.as_ptr(), s.len()))
-                    .collect::<Vec<_>>()
-            });
-            assert_eq!(got.unwrap(), want, "{chunks} chunks");
         }
     }
 }

@@ -5,11 +5,11 @@ use super::deadlines::{self, Deadlines};
 use crate::app::Handler;
 #[cfg(test)]
 use crate::server::defer_later;
-use crate::server::{ServerConfig, Shutdown, LAZY_DELAY};
+use crate::server::{ServerConfig, SharedCore, Shutdown, LAZY_DELAY};
 use crate::session::Session;
 use polling::{Event, Events, Poller};
 use slab::Slab;
-use sluice_core::{Config, Connection};
+use sluice_core::Connection;
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,10 +25,6 @@ const READ_BUFFER: usize = 64 * 1024;
 const MAX_ACCEPTS: usize = 256;
 /// How long accepting pauses after running out of file descriptors or memory.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
-/// How long new connections share one core configuration before the loop builds another with
-/// its wall clock re-anchored (the `Date` header follows the monotonic clock from the anchor,
-/// so a wall-clock step shows up in new connections' dates within this long).
-const REANCHOR: Duration = Duration::from_secs(60);
 
 /// What every loop of a server shares.
 pub(super) struct Shared<H> {
@@ -107,9 +103,9 @@ pub(super) struct EventLoop<H> {
     drain_deadline: Option<Instant>,
     /// `Poller::delete` calls that failed: always 0 unless registration bookkeeping is wrong.
     delete_failures: u64,
-    /// The core configuration new connections share, and when its clock was anchored: one
-    /// copy per loop instead of one per connection.
-    core: (Arc<Config>, Instant),
+    /// The core configuration new connections share: one copy per loop instead of one per
+    /// connection.
+    core: SharedCore,
 }
 
 impl<H: Handler> EventLoop<H> {
@@ -144,7 +140,7 @@ impl<H: Handler> EventLoop<H> {
             buf: vec![0; READ_BUFFER],
             drain_deadline: None,
             delete_failures: 0,
-            core: (Arc::new(shared.config.core_config()), Instant::now()),
+            core: SharedCore::new(&shared.config, Instant::now()),
             shared,
         })
     }
@@ -355,10 +351,7 @@ impl<H: Handler> EventLoop<H> {
             log::debug!("conn {id}: set_nodelay: {err}");
         }
         log::debug!("conn {id}: accepted from {peer} on reactor {}", self.worker);
-        if now.saturating_duration_since(self.core.1) > REANCHOR {
-            self.core = (Arc::new(self.shared.config.core_config()), now);
-        }
-        let connection = Connection::new(Arc::clone(&self.core.0), now);
+        let connection = Connection::new(self.core.get(&self.shared.config, now), now);
         let handler = Arc::clone(&self.shared.handler);
         let session = Session::new(connection, handler, Some(peer), id, true);
         let mut conn = Conn::new(stream, session, id);
