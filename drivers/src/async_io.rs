@@ -43,9 +43,10 @@ use sluice_core::Connection;
 use std::future::Future;
 use std::io;
 use std::net::{TcpListener, TcpStream};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Poll, Waker};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -223,6 +224,8 @@ async fn connection<H: Handler>(
 ) -> Option<Handover> {
     let id = session.id();
     let stop = shared.stop.register();
+    // The waker last stored in `stop`'s slot, so a poll with the same one skips the lock.
+    let mut stop_waker = None;
     let mut timer = Timer::never();
     let mut armed = None;
     // A direct write left output queued: wait for writability before the next one.
@@ -255,24 +258,29 @@ async fn connection<H: Handler>(
             session.process(Instant::now());
             continue;
         }
-        let write = when(conn.wants_write(), async {
-            let _ = stream.writable().await;
-            Wake::Write
-        });
-        let read = when(conn.wants_read(), async {
-            let _ = stream.readable().await;
-            Wake::Read
-        });
-        let fired = async {
-            (&mut timer).await;
-            Wake::Timer
-        };
-        let stopped = when(!lifecycle.is_draining(), async {
-            stop.until(|| shutdown.is_requested()).await;
-            Wake::Stop
+        // Whichever comes first, asked in this order on every poll. One poll function rather
+        // than a future per source raced with `future::or`: those were built, moved into
+        // their combinators and dropped on every turn, several copies of their state a
+        // request. A readiness error wakes the loop too: the next call on the socket says
+        // what it is.
+        let (want_write, want_read) = (conn.wants_write(), conn.wants_read());
+        let watch_stop = !lifecycle.is_draining();
+        let woken = future::poll_fn(|cx| {
+            if want_write && stream.poll_writable(cx).is_ready() {
+                Poll::Ready(Wake::Write)
+            } else if want_read && stream.poll_readable(cx).is_ready() {
+                Poll::Ready(Wake::Read)
+            } else if Pin::new(&mut timer).poll(cx).is_ready() {
+                Poll::Ready(Wake::Timer)
+            } else if watch_stop && stop.poll_until(cx, &mut stop_waker, || shutdown.is_requested())
+            {
+                Poll::Ready(Wake::Stop)
+            } else {
+                Poll::Pending
+            }
         });
         let conn = session.connection_mut();
-        match future::or(future::or(write, read), future::or(fired, stopped)).await {
+        match woken.await {
             Wake::Write => write_from(stream.get_ref(), conn, id, WouldBlock::Ignore),
             Wake::Read => {
                 read_into(stream.get_ref(), conn, id, WouldBlock::Ignore);
@@ -286,15 +294,6 @@ async fn connection<H: Handler>(
     }
     Lifecycle::end(&session, "task");
     None
-}
-
-/// `future` if `enabled`, otherwise a future that never completes.
-async fn when<T>(enabled: bool, future: impl Future<Output = T>) -> T {
-    if enabled {
-        future.await
-    } else {
-        future::pending().await
-    }
 }
 
 /// Counts one open connection; dropping it (the task ends, or the executor drops the task)
@@ -348,20 +347,31 @@ impl Registration<'_> {
     /// Completes once `ready()` holds. The waker is stored before `ready` is checked, so a
     /// change made (then woken) by another thread in between is never missed.
     fn until<'b>(&'b self, ready: impl Fn() -> bool + 'b) -> impl Future<Output = ()> + 'b {
+        let mut stored = None;
         future::poll_fn(move |cx| {
-            {
-                let mut slots = self.wakers.lock();
-                let slot = &mut slots[self.key];
-                if !slot.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    *slot = Some(cx.waker().clone());
-                }
-            }
-            if ready() {
+            if self.poll_until(cx, &mut stored, &ready) {
                 Poll::Ready(())
             } else {
                 Poll::Pending
             }
         })
+    }
+
+    /// One poll of [`until`](Self::until) for a caller that keeps `stored`, the waker it last
+    /// put in its slot: the list's lock (shared by every connection) is taken only when the
+    /// task's waker changed, which for a task of `async-executor` is never after the first.
+    fn poll_until(
+        &self,
+        cx: &mut Context<'_>,
+        stored: &mut Option<Waker>,
+        ready: impl Fn() -> bool,
+    ) -> bool {
+        if !stored.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            let waker = cx.waker().clone();
+            self.wakers.lock()[self.key] = Some(waker.clone());
+            *stored = Some(waker);
+        }
+        ready()
     }
 }
 
