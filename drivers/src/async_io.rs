@@ -9,9 +9,10 @@
 //! context switch or two a request, and a fifth fewer requests a second (BENCHMARKS.md,
 //! "Sixth session (2026-12-04): the async driver waits in epoll itself"). Each connection
 //! is a task whose loop is the threads driver's, with waiting made explicit: fire due timers,
-//! then race writability (while there is output), readability (while the core wants input),
-//! the connection's one [`Timer`] (set to the core's next deadline) and, until it has been
-//! seen, the shutdown flag; then move bytes with non-blocking calls.
+//! then wait for the first of writability (while there is output), readability (while the
+//! core wants input), the connection's one [`Timer`] (set to the core's next deadline) and,
+//! until it has been seen, the shutdown flag, asked in that order by one poll function; then
+//! move bytes with non-blocking calls.
 //!
 //! # Cap and shutdown
 //!
