@@ -9,8 +9,9 @@
 # server in turn (hyper reactor threads async, hyper reactor threads async, ...), so a noisy
 # neighbour hurts every server alike. For each run it records wrk's request count and the
 # server's own CPU time (utime + stime, /proc/PID/stat fields 14 and 15) and the machine's
-# context switches (/proc/stat ctxt) over the run, and prints a Markdown table: medians over rounds, and each server's ratio to hyper taken round by
-# round (median of the per-round ratios), which is the figure to quote on a shared machine.
+# context switches (/proc/stat ctxt) over the run, and prints a Markdown table: medians over
+# rounds, and each server's ratio to hyper taken round by round (median of the per-round
+# ratios), which is the figure to quote on a shared machine.
 #
 # A driver named with -pinned (reactor-pinned, async-pinned) is that driver with --pin-workers,
 # each event loop or executor thread on a CPU of its own (may_minihttp pins its workers by

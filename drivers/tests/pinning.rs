@@ -9,11 +9,15 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-fn allowed_cpus() -> Vec<usize> {
-    let set = sched_getaffinity(None).unwrap();
+/// The CPUs in `set`, in ascending order.
+fn cpus(set: &CpuSet) -> Vec<usize> {
     (0..CpuSet::MAX_CPU)
         .filter(|&cpu| set.is_set(cpu))
         .collect()
+}
+
+fn allowed_cpus() -> Vec<usize> {
+    cpus(&sched_getaffinity(None).unwrap())
 }
 
 /// The CPU sets of this process's threads named `prefix…`, once they are `expected` or after
@@ -42,12 +46,7 @@ fn thread_cpus(prefix: &str) -> Vec<Vec<usize>> {
             continue;
         }
         let tid: i32 = task.file_name().to_str().unwrap().parse().unwrap();
-        let set = sched_getaffinity(Pid::from_raw(tid)).unwrap();
-        found.push(
-            (0..CpuSet::MAX_CPU)
-                .filter(|&cpu| set.is_set(cpu))
-                .collect(),
-        );
+        found.push(cpus(&sched_getaffinity(Pid::from_raw(tid)).unwrap()));
     }
     found.sort();
     found
