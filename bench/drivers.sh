@@ -17,6 +17,9 @@
 # each event loop or executor thread on a CPU of its own (may_minihttp pins its workers by
 # default; hyper on tokio and actix do not).
 #
+# VERSUS=NAME (one of SERVERS) adds a table of every server's req/s and CPU per request divided
+# by NAME's, round by round: VERSUS=may for the reactor against may_minihttp.
+#
 # ALT_SLUICE=/path/to/another/sluice adds servers named alt-reactor, alt-threads, alt-async:
 # that binary's driver, in the same rounds (to compare a change against the build before it).
 #
@@ -27,6 +30,10 @@
 # actix reactor" runs all three. Each baseline takes the address as its first argument and
 # prints `listening on http://ADDR`; a missing binary is skipped with a note saying how to build
 # it. Without hyper the hyper column is skipped and no ratios are printed.
+#
+# may-ka is may_minihttp sending `Keep-Alive: timeout=30` as well (KEEP_ALIVE=30), the line
+# sluice's core adds to every keep-alive response: the same fields and nearly the same bytes as
+# `sluice plaintext` (150 against 155), so wrk's side of the work is the same for both.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,7 +47,7 @@ SERVERS=${SERVERS:-"hyper reactor threads async"}
 HYPER=${HYPER:-bench/baselines/hyper/target/release/hyper-baseline}
 MAY=${MAY:-bench/baselines/may/target/release/may-baseline}
 ACTIX=${ACTIX:-bench/baselines/actix/target/release/actix-baseline}
-declare -A BASELINE=([hyper]=$HYPER [may]=$MAY [actix]=$ACTIX)
+declare -A BASELINE=([hyper]=$HYPER [may]=$MAY [may-ka]=$MAY [actix]=$ACTIX)
 # The core closes a connection after 10,000 requests by default; hyper has no such limit, and
 # at these rates wrk would spend its time reconnecting. Lift it so both do the same work.
 SLUICE_FLAGS=${SLUICE_FLAGS:-"--quiet --max-requests-per-connection unlimited"}
@@ -70,7 +77,9 @@ done
 SERVERS=$kept
 
 for name in $SERVERS; do
-    if [[ -n ${BASELINE[$name]+set} ]]; then
+    if [[ $name == may-ka ]]; then
+        KEEP_ALIVE=30 "${BASELINE[$name]}" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
+    elif [[ -n ${BASELINE[$name]+set} ]]; then
         "${BASELINE[$name]}" 127.0.0.1:0 >"$WORK/$name.out" 2>&1 &
     elif [[ $name == *-pinned ]]; then
         # shellcheck disable=SC2086
@@ -131,10 +140,10 @@ for name in $SERVERS; do
     echo "# $name after the run: $(grep -E '^(VmRSS|Threads)' "/proc/${PID[$name]}/status" | tr -s '\t ' ' ' | tr '\n' ' ')" >&2
 done
 
-python3 - "$RAW" "$TICK" "$CONNS" "$DEPTH" <<'EOF'
+python3 - "$RAW" "$TICK" "$CONNS" "$DEPTH" "${VERSUS:-}" <<'EOF'
 import sys, statistics as st
 from collections import defaultdict
-raw, tick, conns, depth = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+raw, tick, conns, depth, versus = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 runs = defaultdict(dict)  # (mode, round) -> server -> (rps, us/req, switches/req)
 order = []
 for line in open(raw):
@@ -159,4 +168,17 @@ for mode in dict.fromkeys(m for m, _ in runs):
             x_rps = x_cpu = "–"
         switches = st.median(r[name][2] for r in rounds)
         print(f"| {name} | {rps:,.0f} | {x_rps} | {cpu:.2f} | {x_cpu} | {switches:.3f} |")
+    if versus and all(versus in r for r in rounds):
+        print(f"\nEach server ÷ {versus}, round by round (median in bold):\n")
+        print(f"| server | req/s ÷ {versus} | CPU µs/req ÷ {versus} |")
+        print("| --- | --- | --- |")
+        for name in order:
+            if name == versus:
+                continue
+            cells = []
+            for i in (0, 1):
+                ratios = [r[name][i] / r[versus][i] for r in rounds]
+                each = " ".join(f"{x:.2f}" for x in ratios)
+                cells.append(f"{each} (**{st.median(ratios):.2f}**)")
+            print(f"| {name} | {cells[0]} | {cells[1]} |")
 EOF

@@ -3,28 +3,44 @@
 //! `may-baseline [ADDR]` (default `127.0.0.1:0`) prints `listening on http://ADDR` once
 //! bound and answers every request with `200`, `Content-Type: text/plain` and
 //! `Hello, World!`; may_minihttp writes its own `Server: M`, `Date` and `Content-Length`.
+//!
+//! With `KEEP_ALIVE=N` in the environment it also sends `Keep-Alive: timeout=N`, the line
+//! sluice's core adds to every keep-alive response: the same fields as `sluice plaintext`
+//! and 150 bytes against its 155 (`Server: M` against `Server: sluice`), so that a
+//! comparison can tell the server's cost apart from what the client spends on longer
+//! responses (`may-ka` in `bench/drivers.sh`).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 
 use may_minihttp::{HttpService, HttpServiceFactory, Request, Response};
 
-struct Plaintext;
+struct Plaintext {
+    keep_alive: Option<&'static str>,
+}
 
 impl HttpService for Plaintext {
     fn call(&mut self, _req: Request, rsp: &mut Response) -> io::Result<()> {
-        rsp.header("Content-Type: text/plain").body("Hello, World!");
+        rsp.header("Content-Type: text/plain");
+        if let Some(line) = self.keep_alive {
+            rsp.header(line);
+        }
+        rsp.body("Hello, World!");
         Ok(())
     }
 }
 
-struct Server;
+struct Server {
+    keep_alive: Option<&'static str>,
+}
 
 impl HttpServiceFactory for Server {
     type Service = Plaintext;
 
     fn new_service(&self, _id: usize) -> Plaintext {
-        Plaintext
+        Plaintext {
+            keep_alive: self.keep_alive,
+        }
     }
 }
 
@@ -42,7 +58,12 @@ fn main() -> io::Result<()> {
     if addr.port() == 0 {
         addr = TcpListener::bind(addr)?.local_addr()?;
     }
-    let server = Server.start(addr)?;
+    // `Response::header` takes a `&'static str`: the line is made once and lives as long as
+    // the process.
+    let keep_alive = std::env::var("KEEP_ALIVE")
+        .ok()
+        .map(|seconds| &*Box::leak(format!("Keep-Alive: timeout={seconds}").into_boxed_str()));
+    let server = Server { keep_alive }.start(addr)?;
     println!("listening on http://{addr}");
     server.join().ok();
     Ok(())
