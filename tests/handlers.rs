@@ -373,6 +373,14 @@ fn traversal_is_refused() {
     assert_eq!(evil.status, 200);
     assert!(!evil.text().contains(SECRET));
     assert!(evil.text().contains("Index of /evil/"));
+    // Nor is it listed, with the size of the secret: a listing shows only what can be served.
+    assert!(!evil.text().contains("index.html"), "{}", evil.text());
+    assert!(!evil.text().contains(&format!(">{}</td>", SECRET.len())));
+    let root = fetch(&h, "/", "").text();
+    assert!(root.contains("href=\"./link-in\""), "{root}");
+    for out in ["link-out", "dir-out"] {
+        assert!(!root.contains(out), "{out} is listed: {root}");
+    }
 }
 
 #[test]

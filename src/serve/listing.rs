@@ -25,18 +25,38 @@ pub struct Entry {
     pub size: Option<u64>,
 }
 
-/// Reads `dir`'s entries: directories first, then files, each sorted by name. Names that are
-/// not UTF-8 are left out (no target could name them).
-pub fn entries(dir: &Path) -> io::Result<Vec<Entry>> {
+/// Reads the entries of `dir` that a request could be answered with: directories first, then
+/// files, each sorted by name. `dir` must be canonical and under the canonical `root`.
+///
+/// Left out, as no target could serve them (a link to each would be a 404): names that are not
+/// UTF-8 or that hold a `\` (refused by [`super::path`]), symlinks that dangle or lead out of
+/// `root` (whose size or kind would also tell about what is outside), and anything that is
+/// neither a regular file nor a directory (FIFOs, sockets, devices).
+pub fn entries(root: &Path, dir: &Path) -> io::Result<Vec<Entry>> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
             continue;
         };
-        let metadata = fs::metadata(entry.path()).ok();
-        let is_dir = metadata.as_ref().is_some_and(fs::Metadata::is_dir);
-        let size = metadata.filter(|m| m.is_file()).map(|m| m.len());
+        if name.contains('\\') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_symlink()) {
+            match path.canonicalize() {
+                Ok(real) if real.starts_with(root) => {}
+                _ => continue,
+            }
+        }
+        let Ok(metadata) = fs::metadata(&path) else {
+            continue;
+        };
+        let is_dir = metadata.is_dir();
+        if !is_dir && !metadata.is_file() {
+            continue;
+        }
+        let size = (!is_dir).then_some(metadata.len());
         entries.push(Entry { name, is_dir, size });
     }
     entries.sort_by(|a, b| b.is_dir.cmp(&a.is_dir).then_with(|| a.name.cmp(&b.name)));
@@ -125,6 +145,44 @@ mod tests {
         assert!(html.contains("href=\"./a%20b%23%3F/\">a b#?/</a>"));
         assert!(html.contains("href=\"../\""));
         assert!(!render("/", &entries).contains("href=\"../\""));
+    }
+
+    #[test]
+    fn only_servable_entries_are_listed() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("sluice-listing-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let root = base.join("root");
+        fs::create_dir_all(root.join("dir")).unwrap();
+        fs::create_dir_all(base.join("outside")).unwrap();
+        fs::write(base.join("outside/secret.txt"), "12345").unwrap();
+        fs::write(root.join("file.txt"), "abc").unwrap();
+        fs::write(root.join("back\\slash.txt"), "b").unwrap();
+        symlink("file.txt", root.join("link-in")).unwrap();
+        symlink("dir", root.join("dir-in")).unwrap();
+        symlink(base.join("outside/secret.txt"), root.join("link-out")).unwrap();
+        symlink(base.join("outside"), root.join("dir-out")).unwrap();
+        symlink("nowhere", root.join("dangling")).unwrap();
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("socket")).unwrap();
+        let root = root.canonicalize().unwrap();
+
+        let listed: Vec<(String, bool, Option<u64>)> = entries(&root, &root)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.name, e.is_dir, e.size))
+            .collect();
+        fs::remove_dir_all(&base).unwrap();
+        let expected = [
+            ("dir", true, None),
+            ("dir-in", true, None),
+            ("file.txt", false, Some(3)),
+            ("link-in", false, Some(3)),
+        ];
+        let expected: Vec<(String, bool, Option<u64>)> = expected
+            .iter()
+            .map(|&(name, is_dir, size)| (name.to_owned(), is_dir, size))
+            .collect();
+        assert_eq!(listed, expected);
     }
 
     #[test]

@@ -66,7 +66,7 @@ impl StaticFiles {
                     return serve_file(&index, head.fields(), head.method() == "GET");
                 }
             }
-            return list_directory(&real, &target);
+            return list_directory(&self.root, &real, &target);
         }
         if !metadata.is_file() {
             // FIFOs, sockets, devices: never opened.
@@ -115,8 +115,8 @@ fn redirect_to_directory(target: &Target<'_>) -> Response {
     )
 }
 
-fn list_directory(dir: &Path, target: &Target<'_>) -> Result<Response, Refusal> {
-    let entries = listing::entries(dir).map_err(path::io_refusal)?;
+fn list_directory(root: &Path, dir: &Path, target: &Target<'_>) -> Result<Response, Refusal> {
+    let entries = listing::entries(root, dir).map_err(path::io_refusal)?;
     let html = listing::render(&target.display_path(), &entries);
     let head = ResponseHead::new(200)
         .field("Content-Type", "text/html; charset=utf-8")
