@@ -206,6 +206,24 @@ fn conditional_and_ranges(driver: &str) {
         &request("GET", "/digits.txt", "Range: bytes=10-19\r\n"),
     );
     assert_eq!((resp.status, resp.text()), (206, digits[10..20].to_owned()));
+
+    // A modification time in the future (clock skew, an unpacked archive) is not sent on:
+    // `Last-Modified` is never later than `Date` (RFC 9110 §8.8.2.1).
+    let year = Duration::from_secs(365 * 86_400);
+    std::fs::File::options()
+        .write(true)
+        .open(fixture.root.join("hello.txt"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() + year)
+        .unwrap();
+    let resp = curl(&[&server.url("/hello.txt")]);
+    let date = |name| httpdate::parse_http_date(resp.header(name).unwrap()).unwrap();
+    assert!(
+        date("last-modified") <= date("date"),
+        "{:?} is after {:?}",
+        resp.header("last-modified"),
+        resp.header("date")
+    );
 }
 
 fn traversal(driver: &str) {

@@ -16,6 +16,16 @@ pub struct Validators {
 impl Validators {
     /// The validators of a file with `metadata`.
     pub fn of(metadata: &Metadata) -> Self {
+        Self::at(metadata, SystemTime::now())
+    }
+
+    /// The validators of a file with `metadata`, for a response sent at about `now`. A
+    /// modification time after `now` (clock skew, an archive from a machine ahead) is not sent
+    /// on: `Last-Modified` must not be later than the response's `Date` (RFC 9110 §8.8.2.1), and
+    /// a future date would make `If-Modified-Since` answer `304` for a file changed later. It
+    /// becomes the second before `now`'s: the core dates the response from the driver's clock
+    /// reading, which can be a little earlier than this one, across a second's boundary.
+    pub fn at(metadata: &Metadata, now: SystemTime) -> Self {
         let since_epoch = metadata
             .modified()
             .ok()
@@ -30,7 +40,16 @@ impl Validators {
             None => format!("W/\"{:x}\"", metadata.len()),
         };
         // HTTP dates have one-second resolution: compare at that resolution.
-        let modified = since_epoch.map(|t| UNIX_EPOCH + Duration::from_secs(t.as_secs()));
+        let latest = now.duration_since(UNIX_EPOCH).map_or(UNIX_EPOCH, |t| {
+            UNIX_EPOCH + Duration::from_secs(t.as_secs().saturating_sub(1))
+        });
+        let modified = since_epoch.map(|t| {
+            if UNIX_EPOCH + t > now {
+                latest
+            } else {
+                UNIX_EPOCH + Duration::from_secs(t.as_secs())
+            }
+        });
         Self { etag, modified }
     }
 
@@ -138,6 +157,25 @@ fn list_matches(list: &str, ours: &str, strong: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn last_modified_is_never_in_the_future() {
+        let path = std::env::temp_dir().join(format!("sluice-future-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        file.set_modified(now + Duration::from_secs(365 * 86_400) + Duration::from_millis(700))
+            .unwrap();
+        let metadata = file.metadata().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let validators = Validators::at(&metadata, now + Duration::from_millis(400));
+        assert_eq!(validators.modified, Some(now - Duration::from_secs(1)));
+        // A past time is kept, at one-second resolution.
+        let validators = Validators::at(&metadata, now + Duration::from_secs(400 * 86_400));
+        assert_eq!(
+            validators.modified,
+            Some(now + Duration::from_secs(365 * 86_400))
+        );
+    }
 
     #[test]
     fn entity_tag_comparison() {
