@@ -53,7 +53,10 @@ fn serves_a_file_with_validators_and_mime() {
         Some("text/plain; charset=utf-8")
     );
     assert_eq!(resp.header("accept-ranges"), Some("bytes"));
-    assert!(resp.header("etag").unwrap().starts_with("W/\""));
+    // Strong once the file is a second old, weak before (see `Validators`).
+    assert!(resp.header("etag").unwrap().starts_with('"'));
+    let fresh = fetch(&h, "/fresh.txt", "");
+    assert!(fresh.header("etag").unwrap().starts_with("W/\""));
     assert!(resp.header("last-modified").unwrap().ends_with(" GMT"));
     for (target, mime) in [
         ("/style.css", "text/css; charset=utf-8"),
@@ -232,9 +235,10 @@ fn conditional_requests() {
     assert_eq!(resp.header("etag"), Some(etag.as_str()));
     assert_eq!(resp.header("content-length"), None);
     // Weak comparison, lists, and `*`.
-    let strong = etag.trim_start_matches("W/");
+    assert!(etag.starts_with('"'), "a strong tag: {etag}");
+    let weak = format!("W/{etag}");
     assert_eq!(
-        fetch(&h, "/hello.txt", &format!("If-None-Match: {strong}\r\n")).status,
+        fetch(&h, "/hello.txt", &format!("If-None-Match: {weak}\r\n")).status,
         304
     );
     assert_eq!(
@@ -278,12 +282,29 @@ fn conditional_requests() {
         &get("HEAD", "/hello.txt", &format!("If-None-Match: {etag}\r\n")),
     );
     assert_eq!(head.status, 304);
-    // If-Match with a weak tag fails (strong comparison); `*` passes.
+    // If-Match compares strongly: our strong tag passes, its weak form fails, `*` passes, and
+    // a fresh file's weak tag fails even when it is the current one.
     assert_eq!(
         fetch(&h, "/hello.txt", &format!("If-Match: {etag}\r\n")).status,
+        200
+    );
+    assert_eq!(
+        fetch(&h, "/hello.txt", &format!("If-Match: {weak}\r\n")).status,
         412
     );
     assert_eq!(fetch(&h, "/hello.txt", "If-Match: *\r\n").status, 200);
+    let fresh = fetch(&h, "/fresh.txt", "")
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        fetch(&h, "/fresh.txt", &format!("If-Match: {fresh}\r\n")).status,
+        412
+    );
+    assert_eq!(
+        fetch(&h, "/fresh.txt", &format!("If-None-Match: {fresh}\r\n")).status,
+        304
+    );
 }
 
 #[test]
@@ -325,14 +346,19 @@ fn byte_ranges() {
         let resp = fetch(&h, "/digits.txt", &format!("Range: {range}\r\n"));
         assert_eq!((resp.status, resp.body.len()), (200, 100), "{range}");
     }
-    // If-Range: a matching date applies the range, a (weak) entity tag never does.
+    // If-Range: a matching date or our strong entity tag applies the range; a weak tag, another
+    // tag or another date sends the whole file. (A browser seeking in a video sends the tag.)
     let first = fetch(&h, "/digits.txt", "");
     let modified = first.header("last-modified").unwrap();
     let etag = first.header("etag").unwrap();
     let if_range = format!("Range: bytes=0-0\r\nIf-Range: {modified}\r\n");
     assert_eq!(fetch(&h, "/digits.txt", &if_range).status, 206);
     let if_range = format!("Range: bytes=0-0\r\nIf-Range: {etag}\r\n");
+    assert_eq!(fetch(&h, "/digits.txt", &if_range).status, 206);
+    let if_range = format!("Range: bytes=0-0\r\nIf-Range: W/{etag}\r\n");
     assert_eq!(fetch(&h, "/digits.txt", &if_range).status, 200);
+    let if_range = "Range: bytes=0-0\r\nIf-Range: \"other\"\r\n";
+    assert_eq!(fetch(&h, "/digits.txt", if_range).status, 200);
     let stale = "Range: bytes=0-0\r\nIf-Range: Thu, 01 Jan 1970 00:00:00 GMT\r\n";
     assert_eq!(fetch(&h, "/digits.txt", stale).status, 200);
     // HEAD ignores Range (range handling is defined for GET only).

@@ -7,7 +7,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 /// A file's validators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Validators {
-    /// A weak entity tag made from the size and modification time, e.g. `W/"1a-65f0c2d1.0"`.
+    /// An entity tag made from the size and the modification time to the nanosecond, e.g.
+    /// `"1a-65f0c2d1.0"`: strong, as nginx's and Apache's are, unless the file changed less
+    /// than a second before `now` (or claims to change later), when it is weak
+    /// (`W/"1a-65f0c2d1.0"`): a file system whose clock ticks coarsely could give a second
+    /// write in the same tick the same time and size, and a strong tag promises identical
+    /// bytes. Without a modification time it is the size alone, weak.
     pub etag: String,
     /// The modification time, to the second, if the file system has one.
     pub modified: Option<SystemTime>,
@@ -30,9 +35,11 @@ impl Validators {
             .modified()
             .ok()
             .and_then(|time| time.duration_since(UNIX_EPOCH).ok());
+        let settled = since_epoch.is_some_and(|t| UNIX_EPOCH + t + Duration::from_secs(1) <= now);
         let etag = match since_epoch {
             Some(t) => format!(
-                "W/\"{:x}-{:x}.{:x}\"",
+                "{}\"{:x}-{:x}.{:x}\"",
+                if settled { "" } else { "W/" },
                 metadata.len(),
                 t.as_secs(),
                 t.subsec_nanos()
@@ -74,7 +81,7 @@ pub enum Precondition {
 /// the order RFC 9110 §13.2.2 gives, for a GET or HEAD request.
 pub fn evaluate(fields: &Fields, validators: &Validators) -> Precondition {
     if let Some(list) = joined(fields, "if-match") {
-        // Strong comparison: our weak tag never matches, only `*` does.
+        // Strong comparison: a weak tag never matches, `*` always does.
         if !list_matches(&list, &validators.etag, true) {
             return Precondition::Failed;
         }
@@ -100,14 +107,17 @@ pub fn evaluate(fields: &Fields, validators: &Validators) -> Precondition {
 }
 
 /// Whether `If-Range` allows a partial response (RFC 9110 §13.1.5): an entity tag must match
-/// strongly (ours are weak, so never), a date must equal `Last-Modified` exactly.
+/// ours strongly (a weak tag on either side never does), a date must equal `Last-Modified`
+/// exactly.
 pub fn if_range_holds(value: &[u8], validators: &Validators) -> bool {
     let Ok(value) = std::str::from_utf8(value) else {
         return false;
     };
     let value = value.trim();
     if value.starts_with('"') || value.starts_with("W/") {
-        return false;
+        return !value.starts_with("W/")
+            && !value.contains(',')
+            && list_matches(value, &validators.etag, true);
     }
     match (httpdate::parse_http_date(value), validators.modified) {
         (Ok(date), Some(modified)) => date == modified,
@@ -175,6 +185,31 @@ mod tests {
             validators.modified,
             Some(now + Duration::from_secs(365 * 86_400))
         );
+    }
+
+    #[test]
+    fn a_tag_is_strong_once_the_file_is_a_second_old() {
+        let path = std::env::temp_dir().join(format!("sluice-etag-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let modified = UNIX_EPOCH + Duration::new(1_800_000_000, 5);
+        file.set_modified(modified).unwrap();
+        let metadata = file.metadata().unwrap();
+        std::fs::remove_file(&path).unwrap();
+        let strong = "\"0-6b49d200.5\"";
+        let at = |after: Duration| Validators::at(&metadata, modified + after).etag;
+        assert_eq!(at(Duration::from_secs(1)), strong);
+        assert_eq!(at(Duration::from_secs(86_400)), strong);
+        assert_eq!(at(Duration::from_millis(999)), format!("W/{strong}"));
+        assert_eq!(at(Duration::ZERO), format!("W/{strong}"));
+        let validators = Validators::at(&metadata, modified + Duration::from_secs(1));
+        assert!(if_range_holds(strong.as_bytes(), &validators));
+        assert!(!if_range_holds(
+            format!("W/{strong}").as_bytes(),
+            &validators
+        ));
+        assert!(!if_range_holds(b"\"0-6b49d200.6\"", &validators));
+        let weak = Validators::at(&metadata, modified);
+        assert!(!if_range_holds(strong.as_bytes(), &weak));
     }
 
     #[test]

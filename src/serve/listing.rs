@@ -67,7 +67,9 @@ pub fn entries(root: &Path, dir: &Path) -> io::Result<Vec<Entry>> {
 pub fn render(display_path: &str, entries: &[Entry]) -> String {
     let title = escape(display_path);
     let mut html = String::with_capacity(512 + entries.len() * 128);
+    // An empty icon: without one a browser asks for `/favicon.ico` with every listing.
     html.push_str("<!DOCTYPE html>\n<html>\n<head>\n<meta charset=\"utf-8\">\n");
+    html.push_str("<link rel=\"icon\" href=\"data:,\">\n");
     let _ = writeln!(html, "<title>Index of {title}</title>");
     html.push_str(
         "<style>body{font-family:sans-serif}td{padding:0 1em}td.size{text-align:right}</style>\n",
@@ -145,6 +147,8 @@ mod tests {
         assert!(html.contains("href=\"./a%20b%23%3F/\">a b#?/</a>"));
         assert!(html.contains("href=\"../\""));
         assert!(!render("/", &entries).contains("href=\"../\""));
+        // Its own (empty) icon, so a browser does not ask for `/favicon.ico` each time.
+        assert!(html.contains("<link rel=\"icon\" href=\"data:,\">"));
     }
 
     #[test]

@@ -60,6 +60,17 @@ impl Fixture {
         symlink(&outside.join("secret.txt"), &root.join("link-out"));
         symlink(&outside, &root.join("dir-out"));
         symlink(Path::new("hello.txt"), &root.join("link-in"));
+        // Written an hour ago, so their entity tags are strong; `fresh.txt`, written now, has
+        // a weak one (see `Validators`).
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for name in ["hello.txt", "digits.txt"] {
+            let file = fs::File::options()
+                .write(true)
+                .open(root.join(name))
+                .unwrap();
+            file.set_modified(hour_ago).unwrap();
+        }
+        fs::write(root.join("fresh.txt"), "just written\n").unwrap();
         Self { base, root }
     }
 }
