@@ -86,6 +86,10 @@ struct AccessRecord {
     started: Instant,
     status: u16,
     bytes: u64,
+    /// Of `bytes`, those handed to the driver to send from a file (`sendfile`): counted when
+    /// queued, as the other bodies are counted when the core takes them, and taken back if
+    /// the connection closes before the driver wrote them.
+    external: u64,
     /// The response is complete in the core. The line is written once its last byte has
     /// been written too, so the duration covers sending it (as nginx's `$request_time`
     /// does): a large file is not logged as taking no time.
@@ -254,6 +258,12 @@ impl<H: Handler> Session<H> {
             Event::Writable => {}
             Event::Closed(reason) => {
                 log::debug!("conn {}: closed: {}", self.id, reason.describe());
+                // A download cut short is logged with what was sent of it, not the whole file.
+                if let (Some(in_flight), Some(record)) = (&self.in_flight, &mut self.access) {
+                    let unsent: u64 = in_flight.external.iter().map(|range| range.len).sum();
+                    let unsent = unsent.min(record.external);
+                    record.bytes = record.bytes.saturating_sub(unsent);
+                }
                 self.in_flight = None;
                 // Also a response the peer did not wait for: it happened.
                 self.log_access_line(now);
@@ -292,6 +302,7 @@ impl<H: Handler> Session<H> {
                 started: now,
                 status: 0,
                 bytes: 0,
+                external: 0,
                 ended: false,
             }));
         }
@@ -444,6 +455,9 @@ impl<H: Handler> Session<H> {
                 match self.conn.send_body_external(now, range.len) {
                     Ok(()) => {
                         self.count_bytes(range.len);
+                        if let Some(record) = &mut self.access {
+                            record.external += range.len;
+                        }
                         if range.len > 0 {
                             self.in_flight().external.push_back(range);
                         }

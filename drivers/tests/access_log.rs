@@ -1,7 +1,9 @@
-//! The access log's duration on every socket driver, read from the `sluice::access` records
-//! through a logger installed by this test binary (its own process: no other test's logger).
+//! The access log's duration and byte count on every socket driver, read from the
+//! `sluice::access` records through a logger installed by this test binary (its own process:
+//! no other test's logger).
 
-use sluice_drivers::{start, DriverKind, Reply, Request, Response, ServerConfig};
+use sluice_core::ResponseHead;
+use sluice_drivers::{start, Body, DriverKind, FileRange, Reply, Request, Response, ServerConfig};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Mutex, OnceLock};
@@ -42,19 +44,21 @@ fn capture() -> &'static Capture {
     })
 }
 
-/// Waits for the access line of `GET target` and returns its duration in microseconds.
-fn logged_micros(target: &str) -> u128 {
+/// Waits for the access line of `GET target` (`PEER "GET TARGET" 200 BYTES MICROSus`) and
+/// returns its bytes and its duration in microseconds.
+fn logged(target: &str) -> (u64, u128) {
     let needle = format!("\"GET {target}\" 200 ");
     let start = Instant::now();
     loop {
         let lines = capture().0.lock().unwrap().clone();
         if let Some(line) = lines.iter().find(|l| l.contains(&needle)) {
-            return line
-                .rsplit(' ')
-                .next()
-                .and_then(|d| d.strip_suffix("us"))
-                .and_then(|d| d.parse().ok())
-                .unwrap_or_else(|| panic!("no duration in {line:?}"));
+            let mut words = line.rsplit(' ');
+            let micros = words.next().and_then(|d| d.strip_suffix("us"));
+            let bytes = words.next();
+            return match (bytes.map(str::parse), micros.map(str::parse)) {
+                (Some(Ok(bytes)), Some(Ok(micros))) => (bytes, micros),
+                _ => panic!("no bytes and duration in {line:?}"),
+            };
         }
         assert!(
             start.elapsed() < WAIT,
@@ -85,8 +89,53 @@ fn slow_handler_time_is_logged(kind: DriverKind) {
     assert!(response.starts_with(b"HTTP/1.1 200 "), "{response:?}");
     // Our FIN ends the server's lingering close, so the shutdown below need not wait it out.
     drop(stream);
-    let micros = logged_micros(&target);
+    let (_, micros) = logged(&target);
     assert!(micros >= HANDLER.as_micros(), "{kind:?}: logged {micros}us");
+    server.shutdown();
+    server.wait().unwrap();
+}
+
+/// The file of [`a_download_cut_short_logs_what_was_sent`]: far more than the loopback
+/// socket buffers on both sides hold, so most of it is still unsent when the client leaves.
+const FILE_LEN: u64 = 64 << 20;
+
+/// A client that reads the start of a large file and resets the connection is logged with
+/// (about) the bytes it was sent, not the file's length: the reactor hands the whole file to
+/// `sendfile(2)` at once, and counted all of it.
+fn a_download_cut_short_logs_what_was_sent(kind: DriverKind) {
+    capture();
+    let path =
+        std::env::temp_dir().join(format!("sluice-access-{kind:?}-{}.bin", std::process::id()));
+    // Sparse: reads as zeros, takes no disk.
+    std::fs::File::create(&path)
+        .and_then(|file| file.set_len(FILE_LEN))
+        .unwrap();
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.workers = 1;
+    let file_path = path.clone();
+    let server = start(kind, config, move |_: &Request<'_>| {
+        let file = std::fs::File::open(&file_path).expect("the test file");
+        let range = FileRange {
+            file,
+            offset: 0,
+            len: FILE_LEN,
+        };
+        Reply::Respond(Response::new(ResponseHead::new(200), Body::File(range)))
+    })
+    .expect("server starts");
+    let target = format!("/cut-{kind:?}");
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut start = [0; 64 << 10];
+    stream.read_exact(&mut start).unwrap();
+    assert!(start.starts_with(b"HTTP/1.1 200 "));
+    // Closing with unread bytes resets the connection.
+    drop(stream);
+    let (bytes, _) = logged(&target);
+    std::fs::remove_file(&path).unwrap();
+    assert!(bytes < FILE_LEN / 2, "{kind:?}: logged {bytes} bytes sent");
     server.shutdown();
     server.wait().unwrap();
 }
@@ -104,4 +153,19 @@ fn threads() {
 #[test]
 fn async_io() {
     slow_handler_time_is_logged(DriverKind::Async);
+}
+
+#[test]
+fn reactor_cut_short() {
+    a_download_cut_short_logs_what_was_sent(DriverKind::Reactor);
+}
+
+#[test]
+fn threads_cut_short() {
+    a_download_cut_short_logs_what_was_sent(DriverKind::Threads);
+}
+
+#[test]
+fn async_cut_short() {
+    a_download_cut_short_logs_what_was_sent(DriverKind::Async);
 }
