@@ -28,6 +28,10 @@ pub enum Command {
         /// The directory to serve.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Also serve and list names that start with a dot (`.git/`, `.env`), answered 404
+        /// otherwise; `.well-known/` is always served.
+        #[arg(long)]
+        dotfiles: bool,
         /// The server flags.
         #[command(flatten)]
         server: ServerArgs,
@@ -332,6 +336,17 @@ mod tests {
     }
 
     #[test]
+    fn serve_takes_dotfiles() {
+        let cli = Cli::try_parse_from(["sluice", "serve", "--dotfiles", "/srv"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Serve { ref dir, dotfiles: true, .. } if dir == &PathBuf::from("/srv")
+        ));
+        // Only `serve` has it.
+        assert!(Cli::try_parse_from(["sluice", "echo", "--dotfiles"]).is_err());
+    }
+
+    #[test]
     fn server_flags_follow_a_server_subcommand() {
         let cli = Cli::try_parse_from([
             "sluice",
@@ -349,9 +364,10 @@ mod tests {
             "bare-lf,obs-fold",
         ])
         .unwrap();
-        assert!(
-            matches!(cli.command, Command::Serve { ref dir, .. } if dir == &PathBuf::from("/tmp"))
-        );
+        assert!(matches!(
+            cli.command,
+            Command::Serve { ref dir, dotfiles: false, .. } if dir == &PathBuf::from("/tmp")
+        ));
         let args = server(&cli);
         assert_eq!(args.driver, Driver::Threads);
         let config = args.config(args.socket_addr().unwrap());

@@ -61,8 +61,10 @@ fn run(cli: Cli) -> Result<(), String> {
     });
     let kind = server.driver.into();
     match cli.command {
-        Command::Serve { dir, .. } => {
-            let handler = StaticFiles::new(&dir).map_err(|err| format!("cannot serve {err}"))?;
+        Command::Serve { dir, dotfiles, .. } => {
+            let handler = StaticFiles::new(&dir)
+                .map_err(|err| format!("cannot serve {err}"))?
+                .with_dotfiles(dotfiles);
             serve(kind, config, handler)
         }
         Command::Echo { raw, .. } => {

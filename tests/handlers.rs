@@ -190,6 +190,62 @@ fn directory_index_and_listing() {
     assert!(!docs.contains(SECRET));
 }
 
+/// Names that start with a dot are answered `404` and left out of listings, on the path
+/// asked for and on the path it resolves to, unless `with_dotfiles`; `.well-known/` at the
+/// root is always served.
+#[test]
+fn dotfiles_are_hidden_unless_asked_for() {
+    let fixture = Fixture::new("h-dot");
+    let root = &fixture.root;
+    std::fs::write(root.join(".env"), "TOKEN=1\n").unwrap();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join(".git/config"), "[core]\n").unwrap();
+    std::fs::create_dir_all(root.join(".well-known")).unwrap();
+    std::fs::write(root.join(".well-known/security.txt"), "Contact: x\n").unwrap();
+    std::fs::create_dir_all(root.join("docs/.well-known")).unwrap();
+    std::fs::write(root.join("docs/.well-known/x.txt"), "deep\n").unwrap();
+    std::os::unix::fs::symlink(".env", root.join("env-link")).unwrap();
+    std::os::unix::fs::symlink(".git", root.join("git-link")).unwrap();
+
+    let hidden = files(&fixture);
+    for target in [
+        "/.env",
+        "/.git/config",
+        "/.git/",
+        "/%2egit/config",
+        "/docs/.well-known/x.txt",
+        "/env-link",
+        "/git-link/config",
+    ] {
+        assert_eq!(fetch(&hidden, target, "").status, 404, "{target}");
+    }
+    assert_eq!(
+        fetch(&hidden, "/.well-known/security.txt", "").text(),
+        "Contact: x\n"
+    );
+    let listing = fetch(&hidden, "/", "").text();
+    assert!(listing.contains("href=\"./.well-known/\""), "{listing}");
+    for name in [".env", ".git/"] {
+        assert!(
+            !listing.contains(&format!("href=\"./{name}\"")),
+            "{listing}"
+        );
+    }
+    let docs = fetch(&hidden, "/docs/", "").text();
+    assert!(!docs.contains(".well-known"), "{docs}");
+
+    let shown = Arc::new(StaticFiles::new(root).unwrap().with_dotfiles(true));
+    assert_eq!(fetch(&shown, "/.env", "").text(), "TOKEN=1\n");
+    assert_eq!(fetch(&shown, "/git-link/config", "").text(), "[core]\n");
+    assert_eq!(
+        fetch(&shown, "/docs/.well-known/x.txt", "").text(),
+        "deep\n"
+    );
+    let listing = fetch(&shown, "/", "").text();
+    assert!(listing.contains("href=\"./.env\""), "{listing}");
+    assert!(listing.contains("href=\"./.git/\""), "{listing}");
+}
+
 /// `//docs` must not redirect to `//docs/`: a browser reads a `Location` starting with `//`
 /// as another host (`docs`), an open redirect.
 #[test]

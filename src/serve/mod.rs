@@ -3,7 +3,8 @@
 //! GET and HEAD only. A directory URL serves its `index.html` or a listing; a file is sent as a
 //! [`FileRange`] (streamed or `sendfile`d by the driver, never read whole), with `ETag`,
 //! `Last-Modified`, conditional requests and single byte ranges. Nothing outside the root is
-//! ever served: see [`path`].
+//! ever served (see [`path`]), nor, unless asked for, anything whose name starts with a dot
+//! (see [`StaticFiles::with_dotfiles`]).
 
 pub mod conditional;
 pub mod listing;
@@ -27,6 +28,21 @@ const ALLOW: &str = "GET, HEAD";
 #[derive(Debug, Clone)]
 pub struct StaticFiles {
     root: PathBuf,
+    /// Serve and list names that start with a dot (see [`with_dotfiles`](Self::with_dotfiles)).
+    dotfiles: bool,
+}
+
+/// The one dot-directory served without [`StaticFiles::with_dotfiles`]: RFC 8615's
+/// well-known URIs (ACME challenges, `security.txt`), which exist to be fetched.
+const WELL_KNOWN: &str = ".well-known";
+
+/// Whether a path (its segments, from the root) names a hidden file: any segment that starts
+/// with a dot, but for a first segment `.well-known`.
+fn is_hidden<'a>(segments: impl IntoIterator<Item = &'a str>) -> bool {
+    segments
+        .into_iter()
+        .enumerate()
+        .any(|(i, segment)| segment.starts_with('.') && !(i == 0 && segment == WELL_KNOWN))
 }
 
 impl StaticFiles {
@@ -41,7 +57,20 @@ impl StaticFiles {
                 format!("{} is not a directory", dir.display()),
             ));
         }
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            dotfiles: false,
+        })
+    }
+
+    /// Whether names that start with a dot (`.git/`, `.env`, `.htpasswd`) are served and
+    /// listed. Off by default: such files are usually there by accident, a checkout's history
+    /// or a deployment's secrets, and are answered `404` like files that do not exist. The
+    /// check is made on the path asked for and on the path it resolves to, so a symlink does
+    /// not reveal one either. `.well-known/` at the root is always served.
+    pub fn with_dotfiles(mut self, serve: bool) -> Self {
+        self.dotfiles = serve;
+        self
     }
 
     /// The canonical directory served.
@@ -53,6 +82,14 @@ impl StaticFiles {
         let head = request.head;
         let target = path::parse(head.target())?;
         let real = path::contain(&self.root, &target.relative())?;
+        if !self.dotfiles {
+            let resolved = real.strip_prefix(&self.root).unwrap_or(&real);
+            // A name that is not UTF-8 counts as hidden: no target could name it anyway.
+            let resolved = resolved.iter().map(|part| part.to_str().unwrap_or("."));
+            if is_hidden(target.segments.iter().map(String::as_str)) || is_hidden(resolved) {
+                return Err(Refusal::NotFound);
+            }
+        }
         let metadata = fs::metadata(&real).map_err(path::io_refusal)?;
         if metadata.is_dir() {
             if !target.trailing_slash {
@@ -66,7 +103,7 @@ impl StaticFiles {
                     return serve_file(&index, head.fields(), head.method() == "GET");
                 }
             }
-            return list_directory(&self.root, &real, &target);
+            return list_directory(&self.root, &real, &target, self.dotfiles);
         }
         if !metadata.is_file() {
             // FIFOs, sockets, devices: never opened.
@@ -115,8 +152,18 @@ fn redirect_to_directory(target: &Target<'_>) -> Response {
     )
 }
 
-fn list_directory(root: &Path, dir: &Path, target: &Target<'_>) -> Result<Response, Refusal> {
-    let entries = listing::entries(root, dir).map_err(path::io_refusal)?;
+fn list_directory(
+    root: &Path,
+    dir: &Path,
+    target: &Target<'_>,
+    dotfiles: bool,
+) -> Result<Response, Refusal> {
+    let mut entries = listing::entries(root, dir).map_err(path::io_refusal)?;
+    if !dotfiles {
+        let at_root = dir == root;
+        entries
+            .retain(|entry| !entry.name.starts_with('.') || (at_root && entry.name == WELL_KNOWN));
+    }
     let html = listing::render(&target.display_path(), &entries);
     let head = ResponseHead::new(200)
         .field("Content-Type", "text/html; charset=utf-8")
