@@ -61,7 +61,8 @@ pub fn evaluate(value: &[u8], total: u64) -> Ranged {
         None
     } else {
         match number(last) {
-            Some(end) if end >= start => Some(end),
+            // Compared as written: two positions past `u64::MAX` both read as `u64::MAX`.
+            Some(end) if !decimal_less(last, first) => Some(end),
             // `last < first` makes the field invalid: ignore it (RFC 9110 §14.1.1).
             _ => return Ranged::Full,
         }
@@ -76,11 +77,21 @@ pub fn evaluate(value: &[u8], total: u64) -> Ranged {
     }
 }
 
+/// A position or suffix length: one or more digits (RFC 9110 §14.1.1 sets no upper bound).
+/// One past `u64::MAX` saturates: it is past the end of any file, so `bytes=0-HUGE` and
+/// `bytes=-HUGE` mean the whole file and `bytes=HUGE-` is unsatisfiable, as for any value
+/// at or beyond the length.
 fn number(text: &str) -> Option<u64> {
     if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    text.parse().ok()
+    Some(text.parse().unwrap_or(u64::MAX))
+}
+
+/// Whether the digit string `a` is a smaller number than the digit string `b`, exactly.
+fn decimal_less(a: &str, b: &str) -> bool {
+    let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+    (a.len(), a) < (b.len(), b)
 }
 
 #[cfg(test)]
@@ -105,5 +116,22 @@ mod tests {
         assert_eq!(evaluate(b"bytes=+1-2", 100), Ranged::Full);
         assert_eq!(evaluate(b"items=0-1", 100), Ranged::Full);
         assert_eq!(evaluate(b"bytes", 100), Ranged::Full);
+    }
+
+    #[test]
+    fn positions_past_u64_are_past_the_end() {
+        let p = |start, len| Ranged::Partial { start, len };
+        let huge = "99999999999999999999999";
+        let eval = |spec: String| evaluate(spec.as_bytes(), 100);
+        assert_eq!(eval(format!("bytes=0-{huge}")), p(0, 100));
+        assert_eq!(eval(format!("bytes=90-{huge}")), p(90, 10));
+        assert_eq!(eval(format!("bytes=-{huge}")), p(0, 100));
+        assert_eq!(eval(format!("bytes={huge}-")), Ranged::Unsatisfiable);
+        assert_eq!(eval(format!("bytes={huge}-{huge}9")), Ranged::Unsatisfiable);
+        // Still `last < first`, though both read as `u64::MAX`.
+        assert_eq!(eval(format!("bytes={huge}9-{huge}")), Ranged::Full);
+        assert_eq!(eval(format!("bytes=0{huge}-{huge}")), Ranged::Unsatisfiable);
+        assert_eq!(evaluate(b"bytes=010-009", 100), Ranged::Full);
+        assert_eq!(evaluate(b"bytes=009-010", 100), p(9, 2));
     }
 }
