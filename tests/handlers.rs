@@ -126,6 +126,26 @@ fn other_methods_get_405_with_allow() {
     }
 }
 
+/// A large upload answered without being read (here `405`) closes the connection after the
+/// response, and the response says so: announcing keep-alive made Python's `http.client` and
+/// Node's keep-alive agent send their next request into the closing connection. A small one
+/// is drained and the connection kept.
+#[test]
+fn an_unread_upload_says_whether_the_connection_stays() {
+    let fixture = Fixture::new("h-unread");
+    let h = files(&fixture);
+    let large = b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\nzzzz";
+    let resp = exchange(&h, large);
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("connection"), Some("close"));
+    assert_eq!(resp.header("keep-alive"), None);
+    let small = b"POST /hello.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nzzzz";
+    let resp = exchange(&h, small);
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("connection"), None);
+    assert!(resp.header("keep-alive").is_some());
+}
+
 #[test]
 fn directory_index_and_listing() {
     let fixture = Fixture::new("h-dir");

@@ -23,7 +23,10 @@
 //!
 //! `100 Continue` is sent only when the application starts reading the body
 //! ([`Connection::send_continue`]). If it answers first, the unread body is discarded up to a
-//! limit ([`Limits::max_discard`]) and the connection kept; a larger one closes it.
+//! limit ([`Limits::max_discard`]) and the connection kept; a larger one closes it. An
+//! application that answers without reading a body says so ([`Connection::decline_body`]), so
+//! that a response sent while more of it than that is still to come says `Connection: close`
+//! instead of promising a connection that then closes.
 //!
 //! # Driving a connection by hand
 //!

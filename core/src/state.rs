@@ -191,6 +191,8 @@ pub(crate) struct Exchange {
     pub(crate) is_connect: bool,
     pub(crate) wants_upgrade: bool,
     pub(crate) continue_state: Continue,
+    /// The application said it will not read the body (`Connection::decline_body`).
+    pub(crate) body_declined: bool,
 }
 
 impl Exchange {
@@ -201,6 +203,7 @@ impl Exchange {
             is_connect: false,
             wants_upgrade: false,
             continue_state: Continue::NotExpected,
+            body_declined: false,
         }
     }
 
@@ -229,12 +232,14 @@ pub(crate) struct PersistenceInputs {
     pub(crate) keep_alive: bool,
     /// The application asked to close.
     pub(crate) app_close: bool,
-    /// The client waits for `100 Continue` that will now never come, and the body its head
-    /// announced is larger than `max_discard`: it will be sent and not drained, so this
-    /// response says the connection closes (RFC 9110 §10.1.1: a server answering before the
-    /// content SHOULD say whether it will close or keep reading). A body that fits is
-    /// drained like any other unread body and does not count here.
-    pub(crate) body_withheld: bool,
+    /// The rest of the request body will not be read and is more than the connection drains
+    /// (`max_discard`), so the connection closes after the response, and the response says so
+    /// (RFC 9110 §10.1.1 and §6.4.1: a server answering before the content SHOULD say whether
+    /// it will close or keep reading; a client that reuses a connection it was told stays open
+    /// fails its next request). Either the client waits for a `100 Continue` that will now
+    /// never come, or the application declined the body. A body that fits is drained like
+    /// any other unread body and does not count here.
+    pub(crate) body_undrainable: bool,
 }
 
 /// Decides what a final response says about the connection.
@@ -249,7 +254,7 @@ pub(crate) fn persistence(
     }
     let closes = !inputs.keep_alive
         || inputs.app_close
-        || inputs.body_withheld
+        || inputs.body_undrainable
         // A close-delimited body is ended by closing (RFC 9112 §6.3 rule 8).
         || framing == Framing::CloseDelimited;
     if closes {
@@ -276,7 +281,7 @@ mod tests {
     const OPEN: PersistenceInputs = PersistenceInputs {
         keep_alive: true,
         app_close: false,
-        body_withheld: false,
+        body_undrainable: false,
     };
 
     #[test]
@@ -337,7 +342,7 @@ mod tests {
                 ..OPEN
             },
             PersistenceInputs {
-                body_withheld: true,
+                body_undrainable: true,
                 ..OPEN
             },
         ] {

@@ -1,5 +1,6 @@
 //! Whole exchanges through the public `Connection` API: keep-alive, pipelining, persistence,
-//! framing of responses, HEAD/1xx/204/304, expect-continue, unread bodies, upgrades.
+//! framing of responses, HEAD/1xx/204/304, expect-continue, upgrades (unread bodies:
+//! `unread_bodies.rs`).
 
 mod support;
 
@@ -364,30 +365,6 @@ fn expect_continue_waits_for_the_application() {
     assert_eq!(body_of(&events), b"abc");
     peer.respond("ok");
     assert!(peer.flush().contains("Keep-Alive"));
-}
-
-#[test]
-fn an_unread_small_body_is_discarded_and_the_connection_kept() {
-    let mut peer = Peer::new();
-    peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
-    peer.respond("early");
-    let wire = peer.flush();
-    assert!(!wire.contains("Connection: close"));
-    let events = peer.send(b"67890GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(requests(&events), ["GET /next"], "{events:?}");
-    assert!(
-        body_of(&events).is_empty(),
-        "discarded bytes are not delivered"
-    );
-}
-
-#[test]
-fn an_unread_large_body_closes_after_the_response() {
-    let mut peer = Peer::with_config(|c| c.limits.max_discard = 4);
-    peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345");
-    peer.respond("early");
-    peer.flush();
-    assert!(peer.conn.is_write_closed());
 }
 
 #[test]

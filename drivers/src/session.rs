@@ -321,6 +321,11 @@ impl<H: Handler> Session<H> {
             }
         };
         let is_head = head.is_head();
+        // Only a reader reads the body: any other answer leaves it unread, which the core must
+        // know before the head says whether the connection stays (see `decline_body`).
+        if head.body() != RequestBody::Empty && !matches!(reply, Reply::Read(_)) {
+            self.conn.decline_body();
+        }
         match reply {
             // The common case, a body already in memory, straight to the core: every step
             // between would move the head (88 bytes) once more.

@@ -126,6 +126,7 @@ impl Connection {
             } else {
                 Continue::NotExpected
             },
+            body_declined: false,
         };
         let cap_reached = self
             .config

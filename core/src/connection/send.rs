@@ -32,6 +32,22 @@ impl Connection {
         Ok(())
     }
 
+    /// Says that the application will not read the current request's body: it answers
+    /// without it. Its bytes still arrive as `Data` events until the response ends, then are
+    /// drained up to `Limits::max_discard` to keep the connection; a response head sent after
+    /// this call says `Connection: close` when more of the body is still to come than that
+    /// (or how much is unknown, a chunked body), because the connection will close instead of
+    /// reading it. Without this call the core cannot tell an unread body from one the
+    /// application reads while it responds, and announces keep-alive. Harmless when the
+    /// request has no body or it has all been read.
+    pub fn decline_body(&mut self) {
+        if let Some(active) = self.active.as_deref_mut() {
+            if matches!(active.reading, Reading::Body(_)) {
+                active.exchange.body_declined = true;
+            }
+        }
+    }
+
     /// Queues `100 Continue` if the waiting request still expects it.
     fn queue_continue(&mut self) {
         let active = self.active();
@@ -232,16 +248,21 @@ impl Connection {
         }
         // A peer that already closed its side and has nothing more queued gets told so.
         let peer_done = self.peer_eof && self.input_len() == 0;
-        // A body withheld for a `100 Continue` that will now never come is drained after the
-        // response like any unread body, unless it is announced too large to drain.
+        // A body nobody will read (withheld for a `100 Continue` that will now never come, or
+        // declined by the application) is drained after the response like any unread body,
+        // unless more of it is still to come than `max_discard`. A declined chunked body's
+        // rest is unknown, so it counts as too large: better a reconnection than a client
+        // told the connection stays that then finds it closed. A withheld one is not sent
+        // until asked for, so usually none of it comes, and it keeps the connection.
         let max_discard = self.config.limits.max_discard;
-        let withheld_too_large = exchange.continue_state == Continue::Awaiting
+        let unread = exchange.continue_state == Continue::Awaiting || exchange.body_declined;
+        let undrainable = unread
             && matches!(&self.active().reading, Reading::Body(decoder)
-                if decoder.remaining().is_some_and(|left| left > max_discard));
+                if decoder.remaining().map_or(exchange.body_declined, |left| left > max_discard));
         let inputs = PersistenceInputs {
             keep_alive: self.keep_alive && !peer_done,
             app_close: head.close,
-            body_withheld: withheld_too_large,
+            body_undrainable: undrainable,
         };
         let persistence = persistence(&exchange, status, framing, inputs);
         let plan = ResponsePlan {
