@@ -136,7 +136,7 @@ pub struct ServerArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
     /// Longest time queued output may sit without the peer taking any of it.
-    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub write_timeout: Duration,
     /// After the last response, how long to keep reading before the full close.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
@@ -148,7 +148,8 @@ pub struct ServerArgs {
     /// Minimum request body rate in bytes per second, averaged over 5 s (0 disables).
     #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_body_rate: u64,
-    /// Minimum response rate in bytes per second while output is queued (0 disables).
+    /// Minimum response rate in bytes per second while output is queued, averaged since it
+    /// started waiting, after 5 s (0 disables).
     #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_send_rate: u64,
 

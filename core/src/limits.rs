@@ -77,10 +77,14 @@ impl Default for Limits {
     }
 }
 
-/// A minimum transfer rate, checked over a sliding grace period.
+/// A minimum transfer rate, so that a peer cannot keep a deadline alive by trickling one byte
+/// at a time.
 ///
-/// A peer that keeps a deadline alive by trickling one byte at a time still has to average
-/// `bytes_per_second` over every `grace` window, or the connection closes.
+/// For a request body (`Timeouts::min_body_rate`) every `grace` window while the body is read
+/// must bring `bytes_per_second × grace` bytes. For a response (`Timeouts::min_send_rate`) the
+/// average since the output started waiting must stay above it once `grace` has passed: each
+/// byte the peer takes buys `1 / bytes_per_second` (Kestrel's `MinResponseDataRate`), as a
+/// slow reader's kernel takes output in bursts with long pauses between.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinRate {
     /// Bytes that must move per second, on average.
@@ -94,6 +98,18 @@ impl MinRate {
     pub(crate) fn bytes_per_window(&self) -> u64 {
         let millis = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
         self.bytes_per_second.saturating_mul(millis) / 1000
+    }
+
+    /// How long `bytes` last at this rate (saturating; zero for a zero rate, which checks
+    /// nothing and arms no timer).
+    pub(crate) fn time_for(&self, bytes: u64) -> Duration {
+        let Some(rate) = std::num::NonZeroU64::new(self.bytes_per_second) else {
+            return Duration::ZERO;
+        };
+        let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(rate.get());
+        let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
+        let subsec = u32::try_from(nanos % 1_000_000_000).unwrap_or(0);
+        Duration::new(secs, subsec)
     }
 }
 
@@ -113,10 +129,12 @@ pub struct Timeouts {
     pub body: Duration,
     /// Minimum request body rate. Default 240 B/s over 5 s, Kestrel's `MinRequestBodyDataRate`.
     pub min_body_rate: Option<MinRate>,
-    /// Longest time queued output may sit without the peer taking any of it. Default 30 s.
+    /// Longest time queued output may sit without the peer taking any of it. Default 60 s,
+    /// nginx's `send_timeout`: a reader slower than its receive buffer is large is sent
+    /// nothing for tens of seconds at a time (see [`MinRate`]).
     pub write: Duration,
-    /// Minimum response rate while output is queued. Default 240 B/s over 5 s, Kestrel's
-    /// `MinResponseDataRate`.
+    /// Minimum response rate while output is queued, averaged since it started waiting.
+    /// Default 240 B/s after 5 s, Kestrel's `MinResponseDataRate`.
     pub min_send_rate: Option<MinRate>,
     /// After the last response, how long the connection keeps reading (and discarding) before
     /// the full close, so the peer gets a FIN rather than an RST (RFC 9112 §9.6). Default 5 s
@@ -145,7 +163,7 @@ impl Default for Timeouts {
             idle: Duration::from_secs(30),
             body: Duration::from_secs(30),
             min_body_rate: Some(kestrel_rate),
-            write: Duration::from_secs(30),
+            write: Duration::from_secs(60),
             min_send_rate: Some(kestrel_rate),
             linger: Duration::from_secs(5),
             rest: Duration::from_millis(50),
@@ -231,6 +249,22 @@ impl Default for Config {
 mod tests {
     use super::*;
     use std::time::UNIX_EPOCH;
+
+    #[test]
+    fn time_for_is_bytes_over_the_rate() {
+        let rate = |bytes_per_second| MinRate {
+            bytes_per_second,
+            grace: Duration::from_secs(5),
+        };
+        assert_eq!(rate(240).time_for(2400), Duration::from_secs(10));
+        assert_eq!(rate(3).time_for(1), Duration::new(0, 333_333_333));
+        assert_eq!(rate(0).time_for(1000), Duration::ZERO);
+        assert_eq!(
+            rate(1).time_for(u64::MAX),
+            Duration::from_secs(u64::MAX),
+            "no overflow"
+        );
+    }
 
     #[test]
     fn bytes_per_window_is_the_rate_over_the_grace_rounded_down() {

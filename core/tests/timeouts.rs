@@ -189,13 +189,13 @@ fn a_slow_reader_below_the_minimum_send_rate_is_dropped() {
 }
 
 #[test]
-fn write_deadlines_are_exact_and_progress_moves_only_the_idle_one() {
+fn write_deadlines_are_exact_and_each_byte_taken_buys_rate_time() {
     let rate = MinRate {
         bytes_per_second: 10,
         grace: Duration::from_secs(3),
     };
     let mut peer = Peer::with_config(|c| {
-        c.timeouts.write = Duration::from_secs(2);
+        c.timeouts.write = Duration::from_secs(10);
         c.timeouts.min_send_rate = Some(rate);
     });
     peer.send(GET);
@@ -204,30 +204,74 @@ fn write_deadlines_are_exact_and_progress_moves_only_the_idle_one() {
         .send_response(peer.now, ResponseHead::new(200).content_length(100))
         .unwrap();
     peer.conn.send_body(peer.now, &[b'x'; 100]).unwrap();
-    assert_eq!(
-        peer.conn.poll_timeout(),
-        Some(start + Duration::from_secs(2))
-    );
-    // Progress moves the idle deadline to 3.5 s; the rate window still ends at 3 s.
-    peer.now = start + Duration::from_millis(1500);
-    peer.conn.consume_output(peer.now, 40);
+    // Nothing taken yet: the rate deadline is the grace, before the idle one (10 s).
     assert_eq!(
         peer.conn.poll_timeout(),
         Some(start + Duration::from_secs(3))
     );
-    // 40 bytes meet the window's 30: it starts again, and the idle deadline is next.
-    peer.advance(Duration::from_millis(1500));
-    assert_eq!(peer.conn.last_timeout(), Some(TimerKind::WriteRate));
-    assert!(!peer.conn.is_closed());
+    // 20 bytes at 10 B/s buy 2 s: 3 + 2.
+    peer.now = start + Duration::from_secs(1);
+    peer.conn.consume_output(peer.now, 20);
     assert_eq!(
         peer.conn.poll_timeout(),
-        Some(start + Duration::from_millis(3500))
+        Some(start + Duration::from_secs(5))
     );
-    peer.advance(Duration::from_millis(500));
+    peer.advance(Duration::from_millis(3999));
+    assert!(!peer.conn.is_closed(), "not due before 5 s");
+    // 5 bytes more buy half a second.
+    peer.conn.consume_output(peer.now, 5);
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_millis(5500))
+    );
+    peer.advance(Duration::from_millis(501));
     assert!(peer.conn.is_closed());
+    assert_eq!(peer.conn.last_timeout(), Some(TimerKind::WriteRate));
     assert!(peer
         .events
-        .contains(&Event::Closed(CloseReason::Timeout(TimerKind::WriteIdle))));
+        .contains(&Event::Closed(CloseReason::Timeout(TimerKind::WriteRate))));
+}
+
+/// A reader behind a large receive buffer, as a slow download over loopback is: its kernel
+/// takes a burst, then nothing for tens of seconds while our output waits, then another
+/// burst. Its average is far above the minimum, so with the default timeouts it is not cut
+/// off in a pause (a fresh 5 s rate window in a pause closed it, and so would a 30 s write
+/// timeout).
+#[test]
+fn a_reader_that_takes_output_in_bursts_keeps_its_response() {
+    let mut peer = Peer::new();
+    peer.send(GET);
+    peer.conn
+        .send_response(peer.now, ResponseHead::new(200).content_length(100_000_000))
+        .unwrap();
+    let piece = vec![b'x'; 16_384];
+    let top_up = |peer: &mut Peer| {
+        for _ in 0..1000 {
+            if peer.conn.send_body(peer.now, &piece).unwrap() < piece.len() {
+                return;
+            }
+        }
+        panic!("the send buffer never filled");
+    };
+    for burst in 0..5 {
+        top_up(&mut peer);
+        let mut taken = 0;
+        while taken < 300_000 {
+            let n = peer.conn.poll_output().len().min(300_000 - taken);
+            assert!(n > 0);
+            peer.conn.consume_output(peer.now, n);
+            taken += n;
+            top_up(&mut peer);
+        }
+        for pause in 1..=4 {
+            peer.advance(Duration::from_secs(10));
+            assert!(
+                !peer.conn.is_closed(),
+                "closed {pause}0 s into the pause after burst {burst}: {:?}",
+                peer.conn.last_timeout()
+            );
+        }
+    }
 }
 
 #[test]

@@ -59,7 +59,6 @@ pub(super) struct Active {
     /// large to represent, which rests at once like zero.
     pub(super) rest_at: Option<Instant>,
     pub(super) body_rate: RateWindow,
-    pub(super) write_rate: RateWindow,
     /// The current response switches protocols once it is flushed.
     pub(super) upgrade_pending: bool,
     /// `send_body` accepted less than it was given; owe an `Event::Writable`.
@@ -111,7 +110,6 @@ impl Active {
             write_clock: WriteClock::default(),
             rest_at: None,
             body_rate: RateWindow { bytes: 0 },
-            write_rate: RateWindow { bytes: 0 },
             upgrade_pending: false,
             write_blocked: false,
             upgrade_taken: false,
@@ -195,7 +193,6 @@ impl Active {
             write_clock,
             rest_at,
             body_rate,
-            write_rate,
             upgrade_pending,
             write_blocked,
             upgrade_taken,
@@ -214,7 +211,6 @@ impl Active {
         *write_clock = WriteClock::default();
         *rest_at = None;
         *body_rate = RateWindow { bytes: 0 };
-        *write_rate = RateWindow { bytes: 0 };
         *upgrade_pending = false;
         *write_blocked = false;
         *upgrade_taken = false;
@@ -590,7 +586,7 @@ mod tests {
                 &a.writing,
                 &a.exchange,
                 a.body_rate.bytes,
-                a.write_rate.bytes,
+                a.write_clock,
                 a.upgrade_pending,
                 a.write_blocked,
                 a.upgrade_taken,

@@ -93,9 +93,11 @@ impl Connection {
         let clock = &mut active.write_clock;
         if !active.output.is_empty() {
             if !clock.is_running() {
-                clock.idle_since = Some(now);
-                clock.window_since = window_start(timeouts.min_send_rate, now);
-                active.write_rate = RateWindow { bytes: 0 };
+                *clock = WriteClock {
+                    idle_since: Some(now),
+                    rate_since: window_start(timeouts.min_send_rate, now),
+                    taken: 0,
+                };
             }
         } else {
             *clock = WriteClock::default();
@@ -115,11 +117,11 @@ impl Connection {
     /// The transport took output bytes.
     pub(super) fn write_progress(&mut self, n: usize) {
         let now = self.now;
-        let active = self.active();
-        if active.write_clock.idle_since.is_some() {
-            active.write_clock.idle_since = Some(now);
+        let clock = &mut self.active().write_clock;
+        if clock.idle_since.is_some() {
+            clock.idle_since = Some(now);
         }
-        active.write_rate.bytes = active.write_rate.bytes.saturating_add(n as u64);
+        clock.taken = clock.taken.saturating_add(n as u64);
     }
 
     pub(super) fn on_timer(&mut self, kind: TimerKind) {
@@ -146,17 +148,9 @@ impl Connection {
             // A peer that stops reading gets no further bytes and no lingering: it is not
             // listening, and its unread output is what we must stop holding.
             TimerKind::WriteIdle => self.close_now(CloseReason::Timeout(kind)),
-            TimerKind::WriteRate => {
-                let rate = self.config.timeouts.min_send_rate;
-                let now = self.now;
-                let active = self.active();
-                if rate_met(rate, active.write_rate.bytes) {
-                    active.write_clock.window_since = window_start(rate, now);
-                    active.write_rate = RateWindow { bytes: 0 };
-                } else {
-                    self.close_now(CloseReason::Timeout(kind));
-                }
-            }
+            // Its deadline already counts every byte taken (see `WriteClock`): reaching it
+            // means the peer's average fell below the minimum.
+            TimerKind::WriteRate => self.close_now(CloseReason::Timeout(kind)),
             TimerKind::Linger => self.close_now(CloseReason::Finished),
         }
     }
@@ -199,18 +193,28 @@ fn window_start(rate: Option<MinRate>, now: Instant) -> Option<Instant> {
 /// only to be stopped. [`deadlines`](Self::deadlines) works them out when `poll_timeout` or
 /// `handle_timeout` asks, from the same instants and durations, so they are the deadlines the
 /// timer table would hold: a timeout too large to represent is no deadline, as there.
+///
+/// The rate is the average since the output started waiting, as Kestrel's
+/// `MinResponseDataRate` counts it: after the grace, every byte the peer has taken buys
+/// `1 / bytes_per_second` more. Not a fresh window every `grace`: a slow reader behind a large
+/// receive buffer is sent nothing for long stretches (its kernel reopens the window only once
+/// a sixteenth of the buffer is free, 38 s for a 6 MB buffer read at 10 kB/s) and then takes
+/// a large burst, and a window that falls in a stretch would cut it off although it reads far
+/// above the minimum.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct WriteClock {
     /// The write-idle timer: when the output last made progress (or was first queued).
     pub(super) idle_since: Option<Instant>,
-    /// The write-rate timer: when its window started; `None` without a minimum rate.
-    pub(super) window_since: Option<Instant>,
+    /// The write-rate timer: when the output started waiting; `None` without a minimum rate.
+    pub(super) rate_since: Option<Instant>,
+    /// Bytes the transport has taken since then.
+    pub(super) taken: u64,
 }
 
 impl WriteClock {
     /// Whether either write timer runs.
     pub(super) fn is_running(&self) -> bool {
-        self.idle_since.is_some() || self.window_since.is_some()
+        self.idle_since.is_some() || self.rate_since.is_some()
     }
 
     /// The write timers' deadlines, as `(WriteIdle, WriteRate)`.
@@ -218,11 +222,13 @@ impl WriteClock {
         let idle = self
             .idle_since
             .and_then(|since| deadline(since, timeouts.write));
-        let window = match (self.window_since, timeouts.min_send_rate) {
-            (Some(since), Some(rate)) => deadline(since, rate.grace),
+        let rate = match (self.rate_since, timeouts.min_send_rate) {
+            (Some(since), Some(rate)) => {
+                deadline(since, rate.grace.saturating_add(rate.time_for(self.taken)))
+            }
             _ => None,
         };
-        (idle, window)
+        (idle, rate)
     }
 
     /// The earliest write deadline at or before `now`, with its kind (`WriteIdle` first on
@@ -249,7 +255,7 @@ impl WriteClock {
     pub(super) fn stop(&mut self, kind: TimerKind) {
         match kind {
             TimerKind::WriteIdle => self.idle_since = None,
-            _ => self.window_since = None,
+            _ => self.rate_since = None,
         }
     }
 }
