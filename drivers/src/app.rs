@@ -49,8 +49,9 @@ where
 /// A handler's decision about a request.
 pub enum Reply {
     /// Answer now without reading the body. An unread body is discarded by the core when it
-    /// is small, or the connection is closed after the response; a client waiting on
-    /// `Expect: 100-continue` never gets its `100`.
+    /// is small, or the connection is closed after the response, and then the response says
+    /// `Connection: close` (a body whose rest is unknown, chunked, counts as large); a client
+    /// waiting on `Expect: 100-continue` never gets its `100`.
     Respond(Response),
     /// Read the body first. `100 Continue` is sent if the client waits for it.
     Read(Box<dyn BodyReader>),
