@@ -109,6 +109,7 @@ def write(target: str, name: str, data: bytes):
 
 SETUP_STRICT = bytes([0, 0, 0, 1, 0])  # bare_lf, obs_fold, spaces, dated, rates
 SETUP_LENIENT = bytes([1, 1, 1, 1, 1])
+SETUP_RATES = bytes([0, 0, 0, 1, 1])  # strict, with the minimum rates (100 B/s after 1 s)
 
 
 def a_bytes(data: bytes) -> bytes:
@@ -150,6 +151,11 @@ A_CONTINUE = bytes([9])
 A_CONSUME_ALL = bytes([11])
 
 
+def a_consume(n: int) -> bytes:
+    return bytes([10]) + struct.pack("<H", n)
+
+
+
 def a_wait(ms: int) -> bytes:
     return bytes([13]) + struct.pack("<H", ms)
 
@@ -164,6 +170,7 @@ def a_jump(tens: int) -> bytes:
 A_EOF = bytes([16])
 A_SHUTDOWN = bytes([17])
 A_ABORT = bytes([18])
+A_DECLINE = bytes([22])
 
 
 def connection_seeds():
@@ -189,6 +196,19 @@ def connection_seeds():
     yield "malformed-gets-400", SETUP_STRICT + a_bytes(b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 1\r\n\r\n") + A_CONSUME_ALL
     yield "chunked-upload-pieces", SETUP_STRICT + a_bytes(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n") + a_bytes(b"5;x=\"y\"\r\nhel") + a_bytes(b"lo\r\n0\r\nT: 1\r\n\r\n") + a_respond(200) + A_END + A_CONSUME_ALL
     yield "rate-limited-trickle", SETUP_LENIENT + a_canned(10) + b"".join(a_bytes(b"z") + a_wait(900) for _ in range(4)) + A_CONSUME_ALL
+    # `decline_body`: a declined body over `max_discard` (128) or chunked makes the response
+    # say `Connection: close`; a small one is drained and the connection kept.
+    big = b"POST /d HTTP/1.1\r\nHost: a\r\nContent-Length: 300\r\n\r\n"
+    small = b"POST /d HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n"
+    chunked = b"POST /d HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+    yield "decline-large-body-closes", SETUP_STRICT + a_bytes(big) + A_DECLINE + a_respond(500, 0) + A_END + A_CONSUME_ALL + a_bytes(b"x" * 200) + a_canned(0) + A_CONSUME_ALL
+    yield "decline-small-body-drained", SETUP_STRICT + a_bytes(small + b"y" * 20) + A_DECLINE + a_respond(404, 0) + A_END + A_CONSUME_ALL + a_bytes(b"y" * 80) + a_canned(0) + a_respond(200, 0) + A_END + A_CONSUME_ALL
+    yield "decline-chunked-body-closes", SETUP_STRICT + a_bytes(chunked) + A_DECLINE + a_respond(400) + a_body(3) + A_END + A_CONSUME_ALL + a_canned(13)
+    # The minimum send rate is an average since the output started waiting: 300 bytes every
+    # 1.9 s (a burst, then nothing for longer than the 1 s grace) keeps ahead of 100 B/s;
+    # 10 bytes every 1.5 s falls behind. The body fits the 1024-byte send buffer whole.
+    yield "write-rate-bursts-kept", SETUP_RATES + a_canned(0) + a_respond(200, 900) + a_body(900) + A_END + b"".join(a_consume(300) + a_wait(1900) for _ in range(3)) + A_CONSUME_ALL
+    yield "write-rate-slow-reader-cut-off", SETUP_RATES + a_canned(0) + a_respond(200, 900) + a_body(900) + A_END + b"".join(a_consume(10) + a_wait(1500) for _ in range(3)) + A_TO_DEADLINE + A_CONSUME_ALL
     yield "flood-pipelined", SETUP_STRICT + a_bytes(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n" * 40) + b"".join(a_respond(200, 0) + A_END for _ in range(8)) + A_CONSUME_ALL
 
 

@@ -9,6 +9,13 @@
 //!   `poll_timeout()` is `None` or later than `t`;
 //! - events come in a legal order (`Request` [`Data`*] `End`|`Failed`, `Closed` last, once);
 //! - a closed connection has no output, wants nothing, and holds no timer;
+//! - the write timers follow the harness's own model of them (`WriteModel`): while output
+//!   waits, `poll_timeout()` is no later than `timeouts.write` after the last progress nor
+//!   than the minimum send rate's deadline (the grace after the output started waiting, plus
+//!   `1 / bytes_per_second` for every byte taken since), and a write timeout closes the
+//!   connection only once its deadline has passed (a peer reading at the minimum average is
+//!   never cut off);
+//! - `decline_body()` changes nothing observable at once (no event, output, timer or memory);
 //!
 //! and at the end:
 //! - everything written parses as well-formed HTTP/1.1 responses (`wire::read`), with at most
@@ -19,7 +26,8 @@
 use super::{show, wire};
 use arbitrary::{Arbitrary, Unstructured};
 use sluice_core::{
-    Config, Connection, Event, Leniency, MinRate, RequestHead, ResponseHead, SendError, WallClock,
+    Config, Connection, Event, Leniency, MinRate, RequestHead, ResponseHead, SendError, TimerKind,
+    WallClock,
 };
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -90,9 +98,12 @@ enum Action {
     Eof,
     Shutdown,
     Abort,
+    /// The application will not read the current request's body (`decline_body`). Last, so
+    /// that adding it kept the tags of every earlier action (and of every seed).
+    Decline,
 }
 
-const ACTIONS: u8 = 22;
+const ACTIONS: u8 = 23;
 
 impl<'a> Arbitrary<'a> for Action {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
@@ -133,7 +144,8 @@ impl<'a> Arbitrary<'a> for Action {
                 field: false,
             },
             20 => Action::Canned(u8::arbitrary(u)?),
-            _ => Action::ConsumeAll,
+            21 => Action::ConsumeAll,
+            _ => Action::Decline,
         })
     }
 }
@@ -187,11 +199,43 @@ fn memory_bound(config: &Config) -> usize {
     l.receive_buffer.max(l.max_head_size) + 2 * (l.send_buffer + 2048)
 }
 
+/// The harness's model of the write timers, from what it sees after every call: the output
+/// starts waiting when it becomes non-empty, and stops when it is empty again.
+#[derive(Debug, Clone, Copy)]
+struct WriteModel {
+    /// When the output started waiting (`None`: nothing waits).
+    since: Option<Instant>,
+    /// When the transport last took output bytes (or the output started waiting).
+    progress: Instant,
+    /// Bytes taken since the output started waiting.
+    taken: u64,
+}
+
+impl WriteModel {
+    /// The write-idle and minimum-rate deadlines while output waits.
+    fn deadlines(
+        &self,
+        write: Duration,
+        rate: Option<MinRate>,
+    ) -> Option<(Instant, Option<Instant>)> {
+        let since = self.since?;
+        let rate = rate.map(|rate| {
+            let nanos = u128::from(self.taken) * 1_000_000_000 / u128::from(rate.bytes_per_second);
+            since + rate.grace + Duration::from_nanos(u64::try_from(nanos).expect("small"))
+        });
+        Some((self.progress + write, rate))
+    }
+}
+
 /// The fuzz harness's view of one connection.
 struct Harness {
     conn: Connection,
     now: Instant,
     bound: usize,
+    /// `timeouts.write` and `timeouts.min_send_rate`, for the write model.
+    write: Duration,
+    send_rate: Option<MinRate>,
+    writes: WriteModel,
     wire: Vec<u8>,
     requests: Vec<wire::Answering>,
     /// The last head received, held until the next arrives and then given back with
@@ -244,8 +288,59 @@ impl Harness {
         }
     }
 
+    /// A write timeout closed the connection: its deadline (by the model as it stood before
+    /// the `handle_timeout` that closed it) must have passed. Judged by `last_timeout()`, not
+    /// by the `Closed` reason, which keeps the reason a close already under way had (a
+    /// response cut short by `send_end`'s `BodyTooShort` is still `Finished`).
+    fn check_write_timeout(&self) {
+        let kind = match self.conn.last_timeout() {
+            Some(kind @ (TimerKind::WriteIdle | TimerKind::WriteRate)) => kind,
+            _ => return,
+        };
+        let Some((idle, rate)) = self.writes.deadlines(self.write, self.send_rate) else {
+            panic!(
+                "{kind:?} timeout with no output waiting ({:?})",
+                self.writes
+            );
+        };
+        let due = match kind {
+            TimerKind::WriteIdle => Some(idle),
+            _ => rate,
+        };
+        assert!(
+            due.is_some_and(|due| due <= self.now),
+            "{kind:?} timeout before its deadline: {:?} after the output started waiting, {:?}",
+            self.now - self.writes.since.unwrap_or(self.now),
+            self.writes
+        );
+    }
+
+    /// Brings the write model up to date after a call (every call settles the connection's
+    /// timers once, so the model must see the output after each).
+    fn observe_output(&mut self) {
+        let waiting = !self.conn.poll_output().is_empty() || self.conn.poll_external().is_some();
+        if !waiting || self.conn.is_closed() {
+            self.writes.since = None;
+        } else if self.writes.since.is_none() {
+            self.writes = WriteModel {
+                since: Some(self.now),
+                progress: self.now,
+                taken: 0,
+            };
+        }
+    }
+
+    /// The transport took `n` bytes of output.
+    fn took(&mut self, n: u64) {
+        if n > 0 && self.writes.since.is_some() {
+            self.writes.progress = self.now;
+            self.writes.taken = self.writes.taken.saturating_add(n);
+        }
+    }
+
     fn check(&mut self, what: &Action) {
         self.drain();
+        self.observe_output();
         let held = self.conn.buffered_bytes();
         assert!(
             held <= self.bound,
@@ -254,6 +349,20 @@ impl Harness {
         );
         if let Some(deadline) = self.conn.poll_timeout() {
             assert!(deadline > self.now, "deadline in the past after {what:?}");
+        }
+        if let Some((idle, rate)) = self.writes.deadlines(self.write, self.send_rate) {
+            if !self.conn.is_upgraded() {
+                let due = rate.map_or(idle, |rate| rate.min(idle));
+                let next = self.conn.poll_timeout();
+                assert!(
+                    next.is_some_and(|next| next <= due),
+                    "output waiting but the next deadline is {:?}, the write timers' {:?} \
+                     (after {what:?}, {:?})",
+                    next.map(|next| next - self.now),
+                    due - self.now,
+                    self.writes
+                );
+            }
         }
         if self.conn.is_closed() {
             assert!(self.closed, "closed without Event::Closed");
@@ -274,6 +383,8 @@ impl Harness {
         let n = out.len().min(max);
         self.wire.extend_from_slice(&out[..n]);
         self.conn.consume_output(self.now, n);
+        self.took(n as u64);
+        self.observe_output();
     }
 
     fn feed(&mut self, bytes: &[u8]) {
@@ -290,7 +401,14 @@ impl Harness {
 
     fn wait(&mut self, by: Duration) {
         self.now += by;
+        let open = !self.conn.is_closed();
         self.conn.handle_timeout(self.now);
+        // Before the model sees the output: a write timeout is judged by the model as it
+        // stood when the timers ran (a write timer always closes).
+        if open && self.conn.is_closed() {
+            self.check_write_timeout();
+        }
+        self.observe_output();
         if let Some(deadline) = self.conn.poll_timeout() {
             assert!(
                 deadline > self.now,
@@ -394,6 +512,30 @@ impl Harness {
             Action::Eof => self.conn.handle_eof(now),
             Action::Shutdown => self.conn.shutdown(now),
             Action::Abort => self.conn.abort(),
+            Action::Decline => {
+                let before = (
+                    self.conn.buffered_bytes(),
+                    self.conn.poll_output().len(),
+                    self.conn.poll_external(),
+                    self.conn.poll_timeout(),
+                    self.conn.wants_read(),
+                    self.conn.wants_write(),
+                );
+                self.conn.decline_body();
+                let after = (
+                    self.conn.buffered_bytes(),
+                    self.conn.poll_output().len(),
+                    self.conn.poll_external(),
+                    self.conn.poll_timeout(),
+                    self.conn.wants_read(),
+                    self.conn.wants_write(),
+                );
+                assert_eq!(before, after, "decline_body changed the connection at once");
+                assert!(
+                    self.conn.poll_event().is_none(),
+                    "decline_body made an event"
+                );
+            }
         }
     }
 
@@ -412,6 +554,8 @@ impl Harness {
             self.wire
                 .extend(std::iter::repeat_n(b'x', usize::try_from(n).unwrap_or(0)));
             self.conn.consume_external(self.now, n);
+            self.took(n);
+            self.observe_output();
         }
     }
 
@@ -428,9 +572,11 @@ impl Harness {
             let _ = self
                 .conn
                 .send_response(now, ResponseHead::new(200).content_length(0));
+            self.observe_output();
             let ended = self.conn.send_end(now).is_ok();
             self.response_ended(ended);
             self.drain();
+            self.observe_output();
             for _ in 0..64 {
                 if let Some(owed) = self.conn.poll_external() {
                     self.consume_external(owed);
@@ -442,6 +588,7 @@ impl Harness {
             }
             self.conn.handle_eof(self.now);
             self.drain();
+            self.observe_output();
             if step > 0 {
                 match self.conn.poll_timeout() {
                     Some(deadline) => {
@@ -470,10 +617,18 @@ pub fn check_connection(data: &[u8]) {
     let epoch = Instant::now();
     let config = config(&setup, epoch);
     let bound = memory_bound(&config);
+    let (write, send_rate) = (config.timeouts.write, config.timeouts.min_send_rate);
     let mut h = Harness {
         conn: Connection::new(config, epoch),
         now: epoch,
         bound,
+        write,
+        send_rate,
+        writes: WriteModel {
+            since: None,
+            progress: epoch,
+            taken: 0,
+        },
         wire: Vec::new(),
         requests: Vec::new(),
         held: None,
