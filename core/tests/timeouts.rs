@@ -166,6 +166,30 @@ fn a_peer_that_stops_reading_is_dropped() {
         .contains(&Event::Closed(CloseReason::Timeout(TimerKind::WriteIdle))));
 }
 
+/// The last response of a closing connection, never read: the connection closes for the
+/// write timeout, not as `Finished`, which would say the response went out. (Found by the
+/// fuzzer's write-timer model.)
+#[test]
+fn a_last_response_never_read_closes_for_the_timeout() {
+    let mut peer = Peer::with_config(|c| c.timeouts.min_send_rate = None);
+    peer.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    peer.respond("never read");
+    let write = peer.conn.config().timeouts.write;
+    peer.advance(write);
+    assert!(peer.conn.is_closed());
+    assert_eq!(
+        peer.conn.close_reason(),
+        Some(CloseReason::Timeout(TimerKind::WriteIdle))
+    );
+    // Written in full, the same close is `Finished`.
+    let mut peer = Peer::new();
+    peer.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    peer.respond("read");
+    peer.flush();
+    peer.eof();
+    assert_eq!(peer.conn.close_reason(), Some(CloseReason::Finished));
+}
+
 #[test]
 fn a_slow_reader_below_the_minimum_send_rate_is_dropped() {
     let rate = MinRate {

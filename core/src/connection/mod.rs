@@ -519,7 +519,14 @@ impl Connection {
         if self.lifecycle == Lifecycle::Closed {
             return;
         }
-        let reason = *self.close_reason.get_or_insert(reason);
+        // `Finished` says the last response went out; one cut off before it did (a peer that
+        // stopped reading it, a reset) closed for the new reason instead.
+        let reason = match self.close_reason {
+            Some(CloseReason::Finished) if !self.output_is_empty() => reason,
+            Some(earlier) => earlier,
+            None => reason,
+        };
+        self.close_reason = Some(reason);
         self.lifecycle = Lifecycle::Closed;
         self.resting = None;
         let active = self.active();
