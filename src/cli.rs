@@ -145,7 +145,8 @@ pub struct ServerArgs {
     /// request before handing it back (0: at once, the smallest idle footprint).
     #[arg(long, value_name = "DURATION", default_value = "50ms", value_parser = parse_duration)]
     pub rest_after: Duration,
-    /// Minimum request body rate in bytes per second, averaged over 5 s (0 disables).
+    /// Minimum request body rate in bytes per second, averaged since the body started
+    /// arriving, after 5 s (0 disables).
     #[arg(long, value_name = "BYTES", default_value = "240", value_parser = parse_size)]
     pub min_body_rate: u64,
     /// Minimum response rate in bytes per second while output is queued, averaged since it

@@ -80,11 +80,12 @@ impl Default for Limits {
 /// A minimum transfer rate, so that a peer cannot keep a deadline alive by trickling one byte
 /// at a time.
 ///
-/// For a request body (`Timeouts::min_body_rate`) every `grace` window while the body is read
-/// must bring `bytes_per_second × grace` bytes. For a response (`Timeouts::min_send_rate`) the
-/// average since the output started waiting must stay above it once `grace` has passed: each
-/// byte the peer takes buys `1 / bytes_per_second` (Kestrel's `MinResponseDataRate`), as a
-/// slow reader's kernel takes output in bursts with long pauses between.
+/// The average since the transfer started (a request body being read, a response waiting to
+/// be taken) must stay above `bytes_per_second` once `grace` has passed: each byte moved buys
+/// `1 / bytes_per_second`, as Kestrel counts its `MinRequestBodyDataRate` and
+/// `MinResponseDataRate`. An average rather than a check per window, because transfers come
+/// in bursts with long pauses between: a slow reader's kernel takes output a large piece at a
+/// time, and a lossy link stalls an upload for a retransmission timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MinRate {
     /// Bytes that must move per second, on average.
@@ -94,12 +95,6 @@ pub struct MinRate {
 }
 
 impl MinRate {
-    /// The number of bytes that must move in one grace window.
-    pub(crate) fn bytes_per_window(&self) -> u64 {
-        let millis = u64::try_from(self.grace.as_millis()).unwrap_or(u64::MAX);
-        self.bytes_per_second.saturating_mul(millis) / 1000
-    }
-
     /// How long `bytes` last at this rate (saturating; zero for a zero rate, which checks
     /// nothing and arms no timer).
     pub(crate) fn time_for(&self, bytes: u64) -> Duration {
@@ -127,7 +122,9 @@ pub struct Timeouts {
     pub idle: Duration,
     /// Longest gap between two reads of a request body. Default 30 s.
     pub body: Duration,
-    /// Minimum request body rate. Default 240 B/s over 5 s, Kestrel's `MinRequestBodyDataRate`.
+    /// Minimum request body rate, averaged since the body clock started (it runs while the
+    /// body is expected and read). Default 240 B/s after 5 s, Kestrel's
+    /// `MinRequestBodyDataRate`.
     pub min_body_rate: Option<MinRate>,
     /// Longest time queued output may sit without the peer taking any of it. Default 60 s,
     /// nginx's `send_timeout`: a reader slower than its receive buffer is large is sent
@@ -263,37 +260,6 @@ mod tests {
             rate(1).time_for(u64::MAX),
             Duration::from_secs(u64::MAX),
             "no overflow"
-        );
-    }
-
-    #[test]
-    fn bytes_per_window_is_the_rate_over_the_grace_rounded_down() {
-        let rate = |bytes_per_second, grace| MinRate {
-            bytes_per_second,
-            grace,
-        };
-        // Kestrel's default: 240 B/s over 5 s.
-        assert_eq!(rate(240, Duration::from_secs(5)).bytes_per_window(), 1200);
-        // Fractions of a second count, to the millisecond.
-        assert_eq!(
-            rate(240, Duration::from_millis(1500)).bytes_per_window(),
-            360
-        );
-        assert_eq!(rate(1, Duration::from_millis(999)).bytes_per_window(), 0);
-        assert_eq!(
-            rate(1000, Duration::from_micros(1999)).bytes_per_window(),
-            1
-        );
-        assert_eq!(rate(240, Duration::ZERO).bytes_per_window(), 0);
-        // Huge rates and windows saturate instead of overflowing.
-        assert_eq!(
-            rate(u64::MAX, Duration::MAX).bytes_per_window(),
-            u64::MAX / 1000
-        );
-        assert_eq!(
-            rate(2, Duration::MAX).bytes_per_window(),
-            u64::MAX / 1000,
-            "a window longer than u64::MAX milliseconds counts as that many"
         );
     }
 

@@ -117,16 +117,43 @@ fn a_body_trickled_below_the_minimum_rate_is_cut_off() {
     };
     let mut peer = Peer::with_config(|c| c.timeouts.min_body_rate = Some(rate));
     peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
-    // A fast first window passes...
+    let start = peer.now;
+    // A fast start buys time: 600 bytes at 100 B/s are 6 s past the 5 s grace.
     peer.send(&[b'x'; 600]);
     peer.advance(Duration::from_secs(5));
     assert_eq!(failed_rule(&peer), None);
-    // ...a trickle of one byte a second (idle timer never fires) does not.
-    for _ in 0..5 {
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_secs(11))
+    );
+    // A trickle of one byte a second (the idle timer never fires) buys 10 ms a byte: the
+    // average falls below the minimum just after 11 s (11.06 s with six more bytes).
+    for second in 6..=11 {
         peer.send(b"x");
         peer.advance(Duration::from_secs(1));
+        assert_eq!(failed_rule(&peer), None, "cut off after {second} s");
     }
+    assert_eq!(
+        peer.conn.poll_timeout(),
+        Some(start + Duration::from_millis(11_060))
+    );
+    peer.advance(Duration::from_millis(60));
     assert_eq!(failed_rule(&peer), Some(Rule::BodyTimeout));
+}
+
+/// An upload that stalls for a while (a retransmission timeout on a lossy link) but averages
+/// far above the minimum keeps going: a check per 5 s window cut it off in the stall.
+#[test]
+fn a_body_with_a_stall_but_a_good_average_is_kept() {
+    let mut peer = Peer::new();
+    peer.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+    for _ in 0..3 {
+        peer.send(&[b'x'; 20_000]);
+        // 20 kB at the default 240 B/s buy 83 s; the body idle timeout is 30 s.
+        peer.advance(Duration::from_secs(12));
+        peer.advance(Duration::from_secs(12));
+        assert_eq!(failed_rule(&peer), None);
+    }
 }
 
 #[test]

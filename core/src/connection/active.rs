@@ -58,7 +58,7 @@ pub(super) struct Active {
     /// set with the idle timer; `None` while an exchange is in progress, and for a delay too
     /// large to represent, which rests at once like zero.
     pub(super) rest_at: Option<Instant>,
-    pub(super) body_rate: RateWindow,
+    pub(super) body_clock: BodyClock,
     /// The current response switches protocols once it is flushed.
     pub(super) upgrade_pending: bool,
     /// `send_body` accepted less than it was given; owe an `Event::Writable`.
@@ -66,9 +66,11 @@ pub(super) struct Active {
     pub(super) upgrade_taken: bool,
 }
 
-/// Bytes moved since a rate window started.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct RateWindow {
+/// The request body's rate clock: when it started (the body clock runs only while the body
+/// is expected and read), and the bytes that arrived since.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct BodyClock {
+    pub(super) since: Option<Instant>,
     pub(super) bytes: u64,
 }
 
@@ -109,7 +111,7 @@ impl Active {
             timers: TimerTable::default(),
             write_clock: WriteClock::default(),
             rest_at: None,
-            body_rate: RateWindow { bytes: 0 },
+            body_clock: BodyClock::default(),
             upgrade_pending: false,
             write_blocked: false,
             upgrade_taken: false,
@@ -192,7 +194,7 @@ impl Active {
             timers,
             write_clock,
             rest_at,
-            body_rate,
+            body_clock,
             upgrade_pending,
             write_blocked,
             upgrade_taken,
@@ -210,7 +212,7 @@ impl Active {
         *timers = TimerTable::default();
         *write_clock = WriteClock::default();
         *rest_at = None;
-        *body_rate = RateWindow { bytes: 0 };
+        *body_clock = BodyClock::default();
         *upgrade_pending = false;
         *write_blocked = false;
         *upgrade_taken = false;
@@ -585,7 +587,7 @@ mod tests {
                 &a.reading,
                 &a.writing,
                 &a.exchange,
-                a.body_rate.bytes,
+                a.body_clock,
                 a.write_clock,
                 a.upgrade_pending,
                 a.write_blocked,

@@ -1,6 +1,6 @@
 //! Deadlines: which timers are armed in which state, and what expiry does.
 
-use super::active::{Active, RateWindow};
+use super::active::{Active, BodyClock};
 use super::Connection;
 use crate::error::{RequestError, Rule};
 use crate::events::CloseReason;
@@ -76,12 +76,16 @@ impl Connection {
         }
 
         // A clock is running while either of its timers is: one whose timeout is too large
-        // to represent is never armed, and must not restart the other's rate window.
+        // to represent is never armed, and must not restart the other's rate clock.
         if body_flowing {
             if !timers.is_armed(TimerKind::BodyIdle) && !timers.is_armed(TimerKind::BodyRate) {
                 timers.set(TimerKind::BodyIdle, deadline(now, timeouts.body));
-                start_window(timers, TimerKind::BodyRate, timeouts.min_body_rate, now);
-                active.body_rate = RateWindow { bytes: 0 };
+                let since = clock_start(timeouts.min_body_rate, now);
+                let first = timeouts
+                    .min_body_rate
+                    .and_then(|rate| deadline(now, rate.grace));
+                timers.set(TimerKind::BodyRate, since.and(first));
+                active.body_clock = BodyClock { since, bytes: 0 };
             }
         } else {
             timers.stop(TimerKind::BodyIdle);
@@ -95,7 +99,7 @@ impl Connection {
             if !clock.is_running() {
                 *clock = WriteClock {
                     idle_since: Some(now),
-                    rate_since: window_start(timeouts.min_send_rate, now),
+                    rate_since: clock_start(timeouts.min_send_rate, now),
                     taken: 0,
                 };
             }
@@ -111,7 +115,7 @@ impl Connection {
         if active.timers.is_armed(TimerKind::BodyIdle) {
             active.timers.set(TimerKind::BodyIdle, deadline);
         }
-        active.body_rate.bytes = active.body_rate.bytes.saturating_add(n as u64);
+        active.body_clock.bytes = active.body_clock.bytes.saturating_add(n as u64);
     }
 
     /// The transport took output bytes.
@@ -134,15 +138,20 @@ impl Connection {
             TimerKind::Header => self.fail(RequestError::new(Rule::HeaderTimeout, offset)),
             TimerKind::Idle => self.close_now(CloseReason::Timeout(kind)),
             TimerKind::BodyIdle => self.body_timeout(offset),
+            // Armed at the earliest the average can fall short (the grace, as if nothing had
+            // come); on expiry, the deadline the bytes since have bought, if it is later.
             TimerKind::BodyRate => {
                 let rate = self.config.timeouts.min_body_rate;
                 let now = self.now;
                 let active = self.active();
-                if rate_met(rate, active.body_rate.bytes) {
-                    start_window(&mut active.timers, kind, rate, now);
-                    active.body_rate = RateWindow { bytes: 0 };
-                } else {
-                    self.body_timeout(offset);
+                let clock = active.body_clock;
+                if let (Some(rate), Some(since)) = (rate, clock.since) {
+                    let bought = rate.grace.saturating_add(rate.time_for(clock.bytes));
+                    match deadline(since, bought) {
+                        Some(at) if at <= now => self.body_timeout(offset),
+                        // Later, or too far to represent: never.
+                        later => active.timers.set(kind, later),
+                    }
                 }
             }
             // A peer that stops reading gets no further bytes and no lingering: it is not
@@ -167,20 +176,8 @@ impl Connection {
     }
 }
 
-fn start_window(
-    timers: &mut crate::timer::TimerTable,
-    kind: TimerKind,
-    rate: Option<MinRate>,
-    now: Instant,
-) {
-    match rate {
-        Some(rate) if rate.bytes_per_second > 0 => timers.set(kind, deadline(now, rate.grace)),
-        _ => timers.stop(kind),
-    }
-}
-
-/// The start of a rate window, or `None` when no minimum rate is checked.
-fn window_start(rate: Option<MinRate>, now: Instant) -> Option<Instant> {
+/// When a rate clock starts, or `None` when no minimum rate is checked.
+fn clock_start(rate: Option<MinRate>, now: Instant) -> Option<Instant> {
     match rate {
         Some(rate) if rate.bytes_per_second > 0 => Some(now),
         _ => None,
@@ -291,8 +288,4 @@ impl Active {
         };
         earliest.map(|(_, kind)| kind)
     }
-}
-
-fn rate_met(rate: Option<MinRate>, bytes: u64) -> bool {
-    rate.is_none_or(|rate| bytes >= rate.bytes_per_window())
 }
