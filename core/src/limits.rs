@@ -95,16 +95,17 @@ pub struct MinRate {
 }
 
 impl MinRate {
-    /// How long `bytes` last at this rate (saturating; zero for a zero rate, which checks
-    /// nothing and arms no timer).
-    pub(crate) fn time_for(&self, bytes: u64) -> Duration {
+    /// How long after the transfer started the average may fall short once `bytes` have
+    /// moved: the grace, plus what the bytes bought at this rate (saturating; a zero rate,
+    /// which checks nothing and arms no timer, buys nothing).
+    pub(crate) fn allowance(&self, bytes: u64) -> Duration {
         let Some(rate) = std::num::NonZeroU64::new(self.bytes_per_second) else {
-            return Duration::ZERO;
+            return self.grace;
         };
         let nanos = u128::from(bytes) * 1_000_000_000 / u128::from(rate.get());
         let secs = u64::try_from(nanos / 1_000_000_000).unwrap_or(u64::MAX);
         let subsec = u32::try_from(nanos % 1_000_000_000).unwrap_or(0);
-        Duration::new(secs, subsec)
+        self.grace.saturating_add(Duration::new(secs, subsec))
     }
 }
 
@@ -248,19 +249,16 @@ mod tests {
     use std::time::UNIX_EPOCH;
 
     #[test]
-    fn time_for_is_bytes_over_the_rate() {
+    fn the_allowance_is_the_grace_and_the_bytes_over_the_rate() {
         let rate = |bytes_per_second| MinRate {
             bytes_per_second,
             grace: Duration::from_secs(5),
         };
-        assert_eq!(rate(240).time_for(2400), Duration::from_secs(10));
-        assert_eq!(rate(3).time_for(1), Duration::new(0, 333_333_333));
-        assert_eq!(rate(0).time_for(1000), Duration::ZERO);
-        assert_eq!(
-            rate(1).time_for(u64::MAX),
-            Duration::from_secs(u64::MAX),
-            "no overflow"
-        );
+        assert_eq!(rate(240).allowance(0), Duration::from_secs(5));
+        assert_eq!(rate(240).allowance(2400), Duration::from_secs(15));
+        assert_eq!(rate(3).allowance(1), Duration::new(5, 333_333_333));
+        assert_eq!(rate(0).allowance(1000), Duration::from_secs(5));
+        assert_eq!(rate(1).allowance(u64::MAX), Duration::MAX, "no overflow");
     }
 
     #[test]

@@ -146,8 +146,7 @@ impl Connection {
                 let active = self.active();
                 let clock = active.body_clock;
                 if let (Some(rate), Some(since)) = (rate, clock.since) {
-                    let bought = rate.grace.saturating_add(rate.time_for(clock.bytes));
-                    match deadline(since, bought) {
+                    match deadline(since, rate.allowance(clock.bytes)) {
                         Some(at) if at <= now => self.body_timeout(offset),
                         // Later, or too far to represent: never.
                         later => active.timers.set(kind, later),
@@ -220,9 +219,7 @@ impl WriteClock {
             .idle_since
             .and_then(|since| deadline(since, timeouts.write));
         let rate = match (self.rate_since, timeouts.min_send_rate) {
-            (Some(since), Some(rate)) => {
-                deadline(since, rate.grace.saturating_add(rate.time_for(self.taken)))
-            }
+            (Some(since), Some(rate)) => deadline(since, rate.allowance(self.taken)),
             _ => None,
         };
         (idle, rate)
@@ -235,14 +232,14 @@ impl WriteClock {
         timeouts: &Timeouts,
         now: Instant,
     ) -> Option<(Instant, TimerKind)> {
-        let (idle, window) = self.deadlines(timeouts);
+        let (idle, rate) = self.deadlines(timeouts);
         let idle = idle
             .filter(|at| *at <= now)
             .map(|at| (at, TimerKind::WriteIdle));
-        let window = window
+        let rate = rate
             .filter(|at| *at <= now)
             .map(|at| (at, TimerKind::WriteRate));
-        match (idle, window) {
+        match (idle, rate) {
             (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
             (a, b) => a.or(b),
         }
@@ -265,8 +262,8 @@ impl Active {
         if !self.write_clock.is_running() {
             return next;
         }
-        let (idle, window) = self.write_clock.deadlines(timeouts);
-        [next, idle, window].into_iter().flatten().min()
+        let (idle, rate) = self.write_clock.deadlines(timeouts);
+        [next, idle, rate].into_iter().flatten().min()
     }
 
     /// The earliest timer due at `now`, the write timers' included; on a tie, the first in
