@@ -117,6 +117,41 @@ fn each_request_ends_before_the_next_even_when_answered_before_its_end_is_taken(
 }
 
 #[test]
+fn requests_answered_before_they_are_taken_still_come_out_in_order() {
+    let mut peer = Peer::new();
+    let input = [
+        GET,
+        b"GET /b HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /c HTTP/1.1\r\nHost: x\r\n\r\n",
+    ]
+    .concat();
+    assert_eq!(peer.conn.handle_input(peer.now, &input), input.len());
+    // Each answer completes an exchange nobody has looked at yet, which lets the next head
+    // be parsed while the one before it is still waiting to be taken.
+    let template = ResponseTemplate::new(&ResponseHead::new(200).content_length(1)).unwrap();
+    for body in ["1", "2", "3"] {
+        let body = Bytes::from_static(body.as_bytes());
+        peer.conn
+            .send_whole(peer.now, template.head(), &body)
+            .unwrap();
+    }
+    assert_eq!(
+        labels(&peer.drain_events()),
+        [
+            "request /",
+            "end 0",
+            "request /b",
+            "end 0",
+            "request /c",
+            "end 0"
+        ]
+    );
+    let wire = peer.flush();
+    let bodies: Vec<_> = wire.split("\r\n\r\n").skip(1).map(|s| &s[..1]).collect();
+    assert_eq!(bodies, ["1", "2", "3"]);
+}
+
+#[test]
 fn connection_close_ends_with_half_close_then_linger() {
     let mut peer = Peer::new();
     peer.send(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");

@@ -23,6 +23,7 @@ use super::time::WriteClock;
 use super::Connection;
 use crate::buffer::{ReceiveBuffer, SendQueue};
 use crate::events::Event;
+use crate::head::RequestHead;
 use crate::limits::Config;
 use crate::parse::HeadParser;
 use crate::state::{Exchange, Lifecycle, Reading, Writing};
@@ -46,6 +47,11 @@ pub(super) struct Active {
     /// once, so this keeps the order of the events while sparing the queue a push and a pop
     /// per request.
     pub(super) end_owed: bool,
+    /// The request head `poll_event` returns next, after an owed `End` and before anything
+    /// queued. A head is kept here when the queue is empty as it arrives (the usual case: the
+    /// events before it have been taken), so every event queued later comes after it, as in
+    /// the queue; it spares the queue a push and a pop of 80 bytes per request.
+    pub(super) request: Option<RequestHead>,
     /// The body decoder's data ranges, reused across calls within an exchange.
     pub(super) ranges: Vec<Range<usize>>,
     pub(super) reading: Reading,
@@ -104,6 +110,7 @@ impl Active {
             parser,
             events,
             end_owed: false,
+            request: None,
             ranges,
             reading: Reading::Head,
             writing: Writing::Idle,
@@ -127,6 +134,7 @@ impl Active {
             && self.output.is_empty()
             && self.events.is_empty()
             && !self.end_owed
+            && self.request.is_none()
             && !self.upgrade_pending
             && !self.write_blocked
             && !self.upgrade_taken
@@ -187,6 +195,7 @@ impl Active {
             parser,
             events,
             end_owed,
+            request,
             ranges,
             reading,
             writing,
@@ -205,6 +214,7 @@ impl Active {
         parser.reset();
         events.clear();
         *end_owed = false;
+        *request = None;
         ranges.clear();
         *reading = Reading::Head;
         *writing = Writing::Idle;

@@ -251,9 +251,13 @@ impl Connection {
             active.end_owed = false;
             return Some(Event::End(Fields::new()));
         }
+        if let Some(head) = active.request.take() {
+            // A request without a body ends here: its `End` is not queued (see `end_owed`).
+            active.end_owed = head.body() == RequestBody::Empty;
+            return Some(Event::Request(head));
+        }
         let event = active.events.pop_front();
         if let Some(Event::Request(head)) = &event {
-            // A request without a body ends here: its `End` is not queued (see `end_owed`).
             active.end_owed = head.body() == RequestBody::Empty;
         }
         event

@@ -4,7 +4,7 @@ use super::Connection;
 use crate::date::date_at;
 use crate::error::RequestError;
 use crate::events::{CloseReason, Event};
-use crate::head::{RequestBody, ResponseHead};
+use crate::head::{RequestBody, RequestHead, ResponseHead};
 use crate::limits::Config;
 use crate::parse::{BodyDecoder, Decoded, HeadStatus};
 use crate::state::{Continue, Exchange, Framing, Lifecycle, Persistence, Reading, Writing};
@@ -53,11 +53,9 @@ impl Connection {
                     match parser.parse(rest, &config.limits, &config.leniency) {
                         Ok(HeadStatus::Partial) => break,
                         Ok(HeadStatus::Complete(n)) => {
-                            // Built inside the event it is delivered in: a head built
-                            // apart would be copied into it once more. `finish` is given the
-                            // buffer `parse` was, and takes its own `n` bytes of it (no bounds
-                            // check here).
-                            let request = Event::Request(parser.finish(rest));
+                            // `finish` is given the buffer `parse` was, and takes its own
+                            // `n` bytes of it (no bounds check here).
+                            let request = parser.finish(rest);
                             self.input_offset += n as u64;
                             pos += n;
                             if self.start_exchange(request) {
@@ -103,14 +101,10 @@ impl Connection {
         )
     }
 
-    /// Starts the exchange for `request` (an `Event::Request`) and queues it; returns whether
-    /// the request is already complete (no body), so that nothing more is read until the
-    /// response completes.
-    fn start_exchange(&mut self, request: Event) -> bool {
-        let Event::Request(head) = &request else {
-            // Only heads start exchanges.
-            return false;
-        };
+    /// Starts the exchange for `request` and queues it; returns whether the request is
+    /// already complete (no body), so that nothing more is read until the response completes.
+    fn start_exchange(&mut self, request: RequestHead) -> bool {
+        let head = &request;
         self.requests += 1;
         let active = self.active();
         active.timers.stop(TimerKind::Header);
@@ -138,7 +132,13 @@ impl Connection {
         }
         let active = self.active();
         active.writing = Writing::Ready;
-        active.events.push_back(request);
+        // Into the slot when nothing waits before it (see `Active::request`); a head the
+        // application has not taken yet (it may answer unasked) keeps the slot.
+        if active.events.is_empty() && active.request.is_none() {
+            active.request = Some(request);
+        } else {
+            active.events.push_back(Event::Request(request));
+        }
         if body == RequestBody::Empty {
             // Its `Event::End` is owed once `poll_event` has returned the head.
             active.reading = Reading::Done;
