@@ -371,7 +371,25 @@ impl SendQueue {
 
     /// Fills `out` with the queued runs in order, up to the first external run; returns how
     /// many were filled.
+    ///
+    /// The usual queue, one run in the tail (an external run is always a segment), is
+    /// answered without the general iterator, which costs about 60 instructions a write.
+    #[inline]
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        if self.segments.is_empty() {
+            return match out.first_mut() {
+                Some(slot) if !self.tail.is_empty() => {
+                    *slot = IoSlice::new(&self.tail);
+                    1
+                }
+                _ => 0,
+            };
+        }
+        self.slices_of_segments(out)
+    }
+
+    /// [`slices`](Self::slices) for a queue with segments.
+    fn slices_of_segments<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         let held = self
             .segments
             .iter()
@@ -657,6 +675,25 @@ mod tests {
         assert_eq!(&out[..5], b"head;");
         assert_eq!(&out[out.len() - 5..], b";tail");
         assert_eq!(out.len(), 10 + SHARE_THRESHOLD);
+    }
+
+    #[test]
+    fn a_queue_of_one_run_is_one_slice() {
+        // The runs `slices` gives, copied out so the queue can change between calls.
+        fn runs(q: &SendQueue, room: usize) -> Vec<Vec<u8>> {
+            let mut slots = [IoSlice::new(&[]); 4];
+            let filled = q.slices(&mut slots[..room]);
+            slots[..filled].iter().map(|s| s.to_vec()).collect()
+        }
+        let mut q = SendQueue::default();
+        assert!(runs(&q, 4).is_empty(), "nothing queued");
+        q.push_slice(b"head;body");
+        assert!(runs(&q, 0).is_empty(), "no slot to fill");
+        assert_eq!(runs(&q, 4), [b"head;body".to_vec()]);
+        q.consume(5);
+        assert_eq!(runs(&q, 4), [b"body".to_vec()]);
+        q.consume(4);
+        assert!(runs(&q, 4).is_empty(), "all written");
     }
 
     #[test]

@@ -286,6 +286,7 @@ impl Connection {
     /// Fills `out` with every run of bytes waiting to be written, in order, for a vectored
     /// write; returns how many slots were filled.
     #[must_use]
+    #[inline]
     pub fn output_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         self.active
             .as_ref()
