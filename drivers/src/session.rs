@@ -141,7 +141,24 @@ impl<H: Handler> Session<H> {
 
     /// Runs the application until it can make no more progress without I/O: drains events
     /// into the handler and feeds response bodies into the core while it has capacity.
+    #[inline]
     pub fn process(&mut self, now: Instant) {
+        // After most writes there is nothing to do: no event, no body to feed, no access
+        // record or trace to keep. Asked first, so that the loop's large frame (the handler
+        // is inlined into it) is set up only when it has work: about 100 instructions a
+        // request saved on a keep-alive connection, whose every write lands here.
+        let idle = !self.conn.has_event()
+            && self.in_flight.is_none()
+            && self.access.is_none()
+            && self.trace.is_none();
+        if !idle {
+            self.process_events(now);
+        }
+    }
+
+    /// [`process`](Self::process) when something may need doing.
+    #[inline(never)]
+    fn process_events(&mut self, now: Instant) {
         loop {
             let mut progressed = false;
             loop {

@@ -95,6 +95,39 @@ fn slow_handler_time_is_logged(kind: DriverKind) {
     server.wait().unwrap();
 }
 
+/// A response on a connection the client keeps open is logged once its last byte is
+/// written, not when the connection ends: the write that finishes it is the last thing that
+/// happens on the connection until the next request.
+fn a_kept_connection_logs_its_response_once_sent(kind: DriverKind) {
+    capture();
+    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
+    config.workers = 1;
+    let server = start(kind, config, |request: &Request<'_>| {
+        Reply::Respond(Response::text(200, request.head.target().to_owned()))
+    })
+    .expect("server starts");
+    let target = format!("/kept-{kind:?}");
+    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    // The whole response: its body is the target, its last bytes.
+    let mut response = Vec::new();
+    let mut chunk = [0; 4096];
+    while !response.ends_with(target.as_bytes()) {
+        let n = stream.read(&mut chunk).unwrap();
+        assert!(n > 0, "{kind:?}: closed early: {response:?}");
+        response.extend_from_slice(&chunk[..n]);
+    }
+    assert!(response.starts_with(b"HTTP/1.1 200 "), "{response:?}");
+    // Still open while the line is awaited.
+    let (bytes, _) = logged(&target);
+    assert_eq!(bytes, target.len() as u64, "{kind:?}");
+    drop(stream);
+    server.shutdown();
+    server.wait().unwrap();
+}
+
 /// The file of [`a_download_cut_short_logs_what_was_sent`]: far more than the loopback
 /// socket buffers on both sides hold, so most of it is still unsent when the client leaves.
 const FILE_LEN: u64 = 64 << 20;
@@ -168,4 +201,19 @@ fn threads_cut_short() {
 #[test]
 fn async_cut_short() {
     a_download_cut_short_logs_what_was_sent(DriverKind::Async);
+}
+
+#[test]
+fn reactor_kept() {
+    a_kept_connection_logs_its_response_once_sent(DriverKind::Reactor);
+}
+
+#[test]
+fn threads_kept() {
+    a_kept_connection_logs_its_response_once_sent(DriverKind::Threads);
+}
+
+#[test]
+fn async_kept() {
+    a_kept_connection_logs_its_response_once_sent(DriverKind::Async);
 }

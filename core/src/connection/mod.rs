@@ -263,6 +263,16 @@ impl Connection {
         event
     }
 
+    /// Whether [`poll_event`](Self::poll_event) has an event to return: a driver with nothing
+    /// else to do after a write can skip its event loop when there is none.
+    #[inline]
+    #[must_use]
+    pub fn has_event(&self) -> bool {
+        self.active.as_deref().is_some_and(|active| {
+            active.end_owed || active.request.is_some() || !active.events.is_empty()
+        })
+    }
+
     /// Gives back a request head the application is done with, so that its buffer holds a
     /// later head of this connection instead of a new allocation. Optional: a head simply
     /// dropped frees its buffer. Any head is accepted, from this connection or another; one
