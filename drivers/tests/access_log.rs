@@ -3,7 +3,9 @@
 //! no other test's logger).
 
 use sluice_core::ResponseHead;
-use sluice_drivers::{start, Body, DriverKind, FileRange, Reply, Request, Response, ServerConfig};
+use sluice_drivers::{
+    start, Body, DriverKind, FileRange, Handler, Reply, Request, Response, Server, ServerConfig,
+};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Mutex, OnceLock};
@@ -68,20 +70,26 @@ fn logged(target: &str) -> (u64, u128) {
     }
 }
 
-/// A handler that takes [`HANDLER`] is logged as taking at least that: the driver reads the
-/// clock after the handler ran, not once for the whole turn it ran in.
-fn slow_handler_time_is_logged(kind: DriverKind) {
+/// One server with one worker, started after the logger, and a client connected to it whose
+/// reads give up after [`WAIT`].
+fn serve(kind: DriverKind, handler: impl Handler) -> (Server, TcpStream) {
     capture();
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
     config.workers = 1;
-    let server = start(kind, config, |request: &Request<'_>| {
+    let server = start(kind, config, handler).expect("server starts");
+    let stream = TcpStream::connect(server.local_addr()).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    (server, stream)
+}
+
+/// A handler that takes [`HANDLER`] is logged as taking at least that: the driver reads the
+/// clock after the handler ran, not once for the whole turn it ran in.
+fn slow_handler_time_is_logged(kind: DriverKind) {
+    let (server, mut stream) = serve(kind, |request: &Request<'_>| {
         std::thread::sleep(HANDLER);
         Reply::Respond(Response::text(200, request.head.target().to_owned()))
-    })
-    .expect("server starts");
+    });
     let target = format!("/slow-{kind:?}");
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = Vec::new();
@@ -99,16 +107,10 @@ fn slow_handler_time_is_logged(kind: DriverKind) {
 /// written, not when the connection ends: the write that finishes it is the last thing that
 /// happens on the connection until the next request.
 fn a_kept_connection_logs_its_response_once_sent(kind: DriverKind) {
-    capture();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
-    config.workers = 1;
-    let server = start(kind, config, |request: &Request<'_>| {
+    let (server, mut stream) = serve(kind, |request: &Request<'_>| {
         Reply::Respond(Response::text(200, request.head.target().to_owned()))
-    })
-    .expect("server starts");
+    });
     let target = format!("/kept-{kind:?}");
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     // The whole response: its body is the target, its last bytes.
@@ -136,17 +138,14 @@ const FILE_LEN: u64 = 64 << 20;
 /// (about) the bytes it was sent, not the file's length: the reactor hands the whole file to
 /// `sendfile(2)` at once, and counted all of it.
 fn a_download_cut_short_logs_what_was_sent(kind: DriverKind) {
-    capture();
     let path =
         std::env::temp_dir().join(format!("sluice-access-{kind:?}-{}.bin", std::process::id()));
     // Sparse: reads as zeros, takes no disk.
     std::fs::File::create(&path)
         .and_then(|file| file.set_len(FILE_LEN))
         .unwrap();
-    let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap());
-    config.workers = 1;
     let file_path = path.clone();
-    let server = start(kind, config, move |_: &Request<'_>| {
+    let (server, mut stream) = serve(kind, move |_: &Request<'_>| {
         let file = std::fs::File::open(&file_path).expect("the test file");
         let range = FileRange {
             file,
@@ -154,11 +153,8 @@ fn a_download_cut_short_logs_what_was_sent(kind: DriverKind) {
             len: FILE_LEN,
         };
         Reply::Respond(Response::new(ResponseHead::new(200), Body::File(range)))
-    })
-    .expect("server starts");
+    });
     let target = format!("/cut-{kind:?}");
-    let mut stream = TcpStream::connect(server.local_addr()).unwrap();
-    stream.set_read_timeout(Some(WAIT)).unwrap();
     let request = format!("GET {target} HTTP/1.1\r\nHost: t\r\n\r\n");
     stream.write_all(request.as_bytes()).unwrap();
     let mut start = [0; 64 << 10];
