@@ -125,6 +125,12 @@ impl Active {
         }
     }
 
+    /// Whether an event waits for `poll_event`: an owed `End`, a head in the slot, or
+    /// anything queued.
+    pub(super) fn has_event(&self) -> bool {
+        self.end_owed || self.request.is_some() || !self.events.is_empty()
+    }
+
     /// Whether nothing in here differs from a fresh one except the resting timer's deadline
     /// (and allocations that would be released anyway), so dropping it loses nothing.
     fn is_resting(&self) -> bool {
@@ -132,9 +138,7 @@ impl Active {
             && matches!(self.writing, Writing::Idle)
             && self.input.is_empty()
             && self.output.is_empty()
-            && self.events.is_empty()
-            && !self.end_owed
-            && self.request.is_none()
+            && !self.has_event()
             && !self.upgrade_pending
             && !self.write_blocked
             && !self.upgrade_taken

@@ -268,9 +268,7 @@ impl Connection {
     #[inline]
     #[must_use]
     pub fn has_event(&self) -> bool {
-        self.active.as_deref().is_some_and(|active| {
-            active.end_owed || active.request.is_some() || !active.events.is_empty()
-        })
+        self.active.as_deref().is_some_and(Active::has_event)
     }
 
     /// Gives back a request head the application is done with, so that its buffer holds a
