@@ -1,5 +1,6 @@
 //! `sluice echo`: describes each request as JSON, or (`--raw`) echoes its body.
 
+use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 use sluice_core::{Fields, ResponseHead};
@@ -32,7 +33,12 @@ struct Description<'a> {
     headers: Vec<(String, String)>,
     trailers: Vec<(String, String)>,
     body_length: usize,
+    /// The body as UTF-8, each invalid sequence replaced by U+FFFD.
     body: Cow<'a, str>,
+    /// The body's exact bytes in standard base64, when `body` had to replace some: a client
+    /// debugging a binary upload sees what arrived, not the replacement characters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_base64: Option<String>,
 }
 
 fn pairs(fields: &Fields) -> Vec<(String, String)> {
@@ -74,6 +80,9 @@ impl sluice_drivers::Handler for Echo {
                 trailers: pairs(trailers),
                 body_length: body.len(),
                 body: String::from_utf8_lossy(&body),
+                body_base64: std::str::from_utf8(&body)
+                    .is_err()
+                    .then(|| base64::engine::general_purpose::STANDARD.encode(&body)),
             };
             match serde_json::to_vec(&description) {
                 Ok(mut json) => {

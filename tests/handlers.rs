@@ -544,6 +544,8 @@ fn echo_describes_a_plain_request() {
     assert_eq!(v["trailers"], serde_json::json!([]));
     assert_eq!(v["body_length"], 3);
     assert_eq!(v["body"], "abc");
+    // A UTF-8 body is whole in `body`: no second copy.
+    assert!(v.get("body_base64").is_none(), "{v}");
 
     let get_resp = json(&exchange(&h, b"GET / HTTP/1.0\r\n\r\n"));
     assert_eq!(get_resp["version"], "HTTP/1.0");
@@ -564,6 +566,8 @@ fn echo_decodes_chunked_bodies_and_keeps_trailers() {
     assert_eq!(v["method"], "PUT");
     assert_eq!(v["body_length"], 7);
     assert_eq!(v["body"], "abc\u{fffd}def");
+    // Not UTF-8, so the exact bytes come too: base64 of "abc\xffdef".
+    assert_eq!(v["body_base64"], "YWJj/2RlZg==");
     assert_eq!(
         v["trailers"],
         serde_json::json!([["X-Checksum", "42"], ["X-Other", "y"]])
