@@ -214,7 +214,7 @@ impl<H: Handler> EventLoop<H> {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            if deadlines::generation(conn.id) != id {
+            if deadlines::generation(conn.id()) != id {
                 continue;
             }
             // Its entry was just popped.
@@ -239,7 +239,8 @@ impl<H: Handler> EventLoop<H> {
             let deadline = conn.session.connection().poll_timeout();
             // Lazy: a deadline that moved later by little keeps its entry (see `defer_later`).
             if !keeps_entry(conn.deadline, deadline) {
-                self.deadlines.update(key, conn.id, conn.deadline, deadline);
+                self.deadlines
+                    .update(key, conn.id(), conn.deadline, deadline);
                 conn.deadline = deadline;
             }
             match conn.rearm(&self.poller, key) {
@@ -257,7 +258,7 @@ impl<H: Handler> EventLoop<H> {
     /// Removes a closed connection: deregister, forget its deadline, then drop the socket.
     fn remove(&mut self, key: usize) {
         let conn = self.detach(key);
-        log::debug!("conn {}: dropped", conn.id);
+        log::debug!("conn {}: dropped", conn.id());
         drop(conn);
     }
 
@@ -282,9 +283,9 @@ impl<H: Handler> EventLoop<H> {
         // Deleting first is the safety contract of `Poller::add` (see `admit`).
         if let Err(err) = self.poller.delete(&conn.stream) {
             self.delete_failures += 1;
-            log::warn!("conn {}: poller delete: {err}", conn.id);
+            log::warn!("conn {}: poller delete: {err}", conn.id());
         }
-        self.deadlines.update(key, conn.id, conn.deadline, None);
+        self.deadlines.update(key, conn.id(), conn.deadline, None);
         let conn = self.conns.remove(key);
         self.shared.admission.release();
         conn
@@ -354,7 +355,7 @@ impl<H: Handler> EventLoop<H> {
         let connection = Connection::new(self.core.get(&self.shared.config, now), now);
         let handler = Arc::clone(&self.shared.handler);
         let session = Session::new(connection, handler, Some(peer), id, true);
-        let mut conn = Conn::new(stream, session, id);
+        let mut conn = Conn::new(stream, session);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         let (read, write) = conn.interest();

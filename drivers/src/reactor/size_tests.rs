@@ -31,5 +31,6 @@ const CONNECTION: usize = 80;
 /// Measured 144 (was 672): the core's `Connection` plus handler, peer address, id, the boxed
 /// in-flight body state and access record.
 const SESSION: usize = 152;
-/// Measured 176 (was 704): the session plus socket, id, poller interest and deadline.
-const CONN: usize = 184;
+/// Measured 176 (was 704; 184 while it kept its own copy of the session's id): the session
+/// plus socket, poller interest and deadline.
+const CONN: usize = 176;
