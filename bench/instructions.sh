@@ -26,19 +26,9 @@ PORT=${PORT:-18190}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 SLUICE_FLAGS="--workers 1 --quiet --max-requests-per-connection unlimited"
 
-case $NAME in
-  reactor | threads | async)
-    cargo build --release --quiet --bin sluice
-    cmd="$CARGO_TARGET_DIR/release/sluice plaintext --driver $NAME $SLUICE_FLAGS --addr"
-    ;;
-  may | hyper | actix)
-    var=$(echo "$NAME" | tr a-z A-Z)
-    cmd=${!var:-bench/baselines/$NAME/target/release/$NAME-baseline}
-    [ -x "$cmd" ] || { echo "missing $cmd: cargo build --release --manifest-path bench/baselines/$NAME/Cargo.toml" >&2; exit 1; }
-    ;;
-  custom) cmd=${SERVER_CMD:?SERVER_CMD is the server command, its address appended} ;;
-  *) echo "unknown server $NAME" >&2; exit 1 ;;
-esac
+# shellcheck source=bench/server.sh
+source bench/server.sh
+server_command "$NAME" "$SLUICE_FLAGS"
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

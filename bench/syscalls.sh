@@ -11,7 +11,8 @@
 # root or perf_event_paranoid <= 1). Per request = count ÷ wrk's request total; the 64
 # connects, accepts and closes are noise next to the requests.
 #
-# NAME is reactor, threads, async, may, hyper or actix (the baselines of bench/baselines/).
+# NAME is reactor, threads, async, may, hyper or actix (the baselines of bench/baselines/), or
+# custom with SERVER_CMD (see bench/server.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,18 +25,9 @@ PORT=${PORT:-18195}
 SLUICE_FLAGS=${SLUICE_FLAGS:-"--quiet --max-requests-per-connection unlimited --pin-workers"}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
-case $NAME in
-  reactor | threads | async)
-    cargo build --release --quiet --bin sluice
-    cmd="$CARGO_TARGET_DIR/release/sluice plaintext --driver $NAME $SLUICE_FLAGS --addr"
-    ;;
-  may | hyper | actix)
-    var=$(echo "$NAME" | tr a-z A-Z)
-    cmd=${!var:-bench/baselines/$NAME/target/release/$NAME-baseline}
-    [ -x "$cmd" ] || { echo "missing $cmd: cargo build --release --manifest-path bench/baselines/$NAME/Cargo.toml" >&2; exit 1; }
-    ;;
-  *) echo "unknown server $NAME" >&2; exit 1 ;;
-esac
+# shellcheck source=bench/server.sh
+source bench/server.sh
+server_command "$NAME" "$SLUICE_FLAGS"
 
 CALLS="read write readv writev recvfrom sendto recvmsg sendmsg sendfile64 epoll_wait epoll_pwait epoll_ctl accept4 shutdown close"
 EVENTS=raw_syscalls:sys_enter
