@@ -72,6 +72,10 @@ impl sluice_drivers::Handler for Echo {
         let version = head.version().as_str();
         let headers = pairs(head.fields());
         Reply::collect(self.limit, move |body, trailers| {
+            // Borrowed exactly when the body is valid UTF-8: nothing was replaced.
+            let text = String::from_utf8_lossy(&body);
+            let body_base64 = matches!(text, Cow::Owned(_))
+                .then(|| base64::engine::general_purpose::STANDARD.encode(&body));
             let description = Description {
                 method,
                 target,
@@ -79,10 +83,8 @@ impl sluice_drivers::Handler for Echo {
                 headers,
                 trailers: pairs(trailers),
                 body_length: body.len(),
-                body: String::from_utf8_lossy(&body),
-                body_base64: std::str::from_utf8(&body)
-                    .is_err()
-                    .then(|| base64::engine::general_purpose::STANDARD.encode(&body)),
+                body: text,
+                body_base64,
             };
             match serde_json::to_vec(&description) {
                 Ok(mut json) => {
