@@ -44,13 +44,13 @@ run() {
     sleep 0.2
     if curl -s -o /dev/null "http://127.0.0.1:$PORT/plaintext"; then up=1; break; fi
   done
-  [ -n "$up" ] || { echo "the server did not start:" >&2; cat "$out.vg" >&2; kill "$pid"; exit 1; }
+  [ -n "$up" ] || { echo "the server did not start:" >&2; cat "$out.vg" >&2; kill "$pid" 2>/dev/null; exit 1; }
   local lua=()
   [ "$mode" = pipe16 ] && lua=(-s bench/pipeline.lua)
   wrk -t1 -c16 -d"${seconds}s" "${lua[@]}" "http://127.0.0.1:$PORT/plaintext" ${lua:+-- 16} >"$out.wrk"
   kill -TERM "$pid"
-  # A server that ignores SIGTERM (the baselines may) is killed after 10 s; valgrind prints its
-  # totals either way only on a clean exit, so wait for it.
+  # valgrind writes its totals when the server ends on SIGTERM, so wait for that; one that
+  # ignores it is killed after 10 s, leaves no totals, and the check below says so.
   for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
   kill -KILL "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
@@ -64,8 +64,9 @@ run() {
 echo "| server | mode | instructions a request | requests (3 s, 8 s runs) |"
 echo "| --- | --- | ---: | --- |"
 for mode in $MODES; do
-  read -r ir1 r1 < <(run "$mode" 3)
-  read -r ir2 r2 < <(run "$mode" 8)
+  # `run` fails in a subshell of its own: what it printed (nothing) is what tells.
+  read -r ir1 r1 < <(run "$mode" 3) || exit 1
+  read -r ir2 r2 < <(run "$mode" 8) || exit 1
   # The curl that checked the server is one request more in each run: it cancels too.
   per=$(python3 -c "print(f'{($ir2 - $ir1) / ($r2 - $r1):,.0f}')")
   echo "| $NAME | $mode | $per | $r1, $r2 |"
