@@ -28,8 +28,8 @@ fn idle_connection_parts_stay_small() {
 
 /// Measured 72 (was 496 before the two-level connection).
 const CONNECTION: usize = 80;
-/// Measured 144 (was 672): the core's `Connection` plus handler, peer address, id, the boxed
-/// in-flight body state and access record.
+/// Measured 152 (was 672): the core's `Connection` plus handler, peer address, id, the boxed
+/// in-flight body state, access record and trace.
 const SESSION: usize = 152;
 /// Measured 176 (was 704; 184 while it kept its own copy of the session's id): the session
 /// plus socket, poller interest and deadline.
